@@ -1,0 +1,101 @@
+import { ConfigError } from '../errors/index.js';
+
+/** Where a raw value came from, for the error message. */
+export interface Source {
+  /** The variable or option name reported in a ConfigError. */
+  name: string;
+  /** The raw value: an option value or an environment string. */
+  value: unknown;
+}
+
+export function pick(option: unknown, optionName: string, env: string | undefined, envName: string): Source | undefined {
+  if (option !== undefined) return { name: optionName, value: option };
+  if (env !== undefined && env.trim() !== '') return { name: envName, value: env.trim() };
+  return undefined;
+}
+
+export function integer(src: Source | undefined, fallback: number, min: number, unit = ''): number {
+  if (src === undefined) return fallback;
+  const { name, value } = src;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new ConfigError(name, `expected an integer ≥ ${min}${unit ? ` (${unit})` : ''}, got ${describe(value)}`);
+  }
+  return n;
+}
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+export function boolean(src: Source | undefined, fallback: boolean): boolean {
+  if (src === undefined) return fallback;
+  const { name, value } = src;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const v = value.toLowerCase();
+    if (TRUE.has(v)) return true;
+    if (FALSE.has(v)) return false;
+  }
+  throw new ConfigError(name, `expected true or false (also 1/0, yes/no, on/off), got ${describe(value)}`);
+}
+
+export function oneOf<T extends string>(src: Source | undefined, fallback: T, allowed: readonly T[]): T {
+  if (src === undefined) return fallback;
+  const { name, value } = src;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got ${describe(value)}`);
+}
+
+export function string(src: Source | undefined, fallback: string): string {
+  if (src === undefined) return fallback;
+  if (typeof src.value === 'string' && src.value.length > 0) return src.value;
+  throw new ConfigError(src.name, `expected a non-empty string, got ${describe(src.value)}`);
+}
+
+/** Describes a rejected value without echoing long or secret-looking strings. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return value.length > 40 || value.includes('@') ? 'an invalid string' : `"${value}"`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value;
+}
+
+const URL_PROTOCOLS = new Set(['postgres:', 'postgresql:']);
+
+/**
+ * Checks a PostgreSQL connection string. The value is never echoed: it may contain a password.
+ */
+export function databaseUrl(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ConfigError(name, 'expected a connection string postgres://user:password@host:port/database');
+  }
+  const trimmed = value.trim();
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL; expected postgres://user:password@host:port/database');
+  }
+  if (!URL_PROTOCOLS.has(url.protocol)) {
+    throw new ConfigError(name, 'must start with postgres:// or postgresql://');
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError(name, 'has no host; expected postgres://user:password@host:port/database');
+  }
+  if (url.port !== '' && !(Number(url.port) > 0 && Number(url.port) < 65536)) {
+    throw new ConfigError(name, 'has an invalid port');
+  }
+  return trimmed;
+}
+
+export function redisUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL; expected redis://[:password@]host:port[/db]');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(name, 'must start with redis:// or rediss://');
+  }
+  return value;
+}

@@ -1,0 +1,159 @@
+import type { ResolvedDatabaseConfig } from '../config/index.js';
+import { toDatabaseError } from '../errors/index.js';
+import { dbEvents } from '../events/index.js';
+import { logger } from '../logger/index.js';
+import type { Pool } from './pool.js';
+import type { ReadRouter } from './router.js';
+
+const log = logger.child('health');
+
+/** The health of one pool. */
+export interface PoolHealth {
+  name: string;
+  role: 'primary' | 'replica' | 'embedded';
+  url: string;
+  healthy: boolean;
+  /** Milliseconds the last probe took. */
+  latencyMs: number | undefined;
+  /** Why the last probe failed. */
+  error: string | undefined;
+  lastCheckedAt: string | undefined;
+  active: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+/** What `getDatabaseHealth()` reports. */
+export interface DatabaseHealth {
+  /** True when the primary is healthy. */
+  healthy: boolean;
+  primary: PoolHealth;
+  replicas: PoolHealth[];
+}
+
+interface Probe {
+  pool: Pool;
+  replicaIndex: number | undefined;
+  healthy: boolean;
+  latencyMs: number | undefined;
+  error: string | undefined;
+  lastCheckedAt: string | undefined;
+  timer: NodeJS.Timeout | undefined;
+  running: boolean;
+}
+
+/**
+ * Probes each pool on its own unref'd timer (a probe never overlaps the previous one of the same pool), marks
+ * replicas in and out of the read rotation, and emits an event on every change.
+ * @internal
+ */
+export class HealthMonitor {
+  readonly #router: ReadRouter;
+  readonly #config: ResolvedDatabaseConfig;
+  readonly #probes: Probe[];
+  #stopped = false;
+
+  constructor(router: ReadRouter, config: ResolvedDatabaseConfig) {
+    this.#router = router;
+    this.#config = config;
+    this.#probes = [router.primary, ...router.replicas].map((pool, i) => ({
+      pool,
+      replicaIndex: i === 0 ? undefined : i - 1,
+      healthy: i === 0 ? true : router.isHealthy(i - 1),
+      latencyMs: undefined,
+      error: undefined,
+      lastCheckedAt: undefined,
+      timer: undefined,
+      running: false,
+    }));
+  }
+
+  start(): void {
+    if (!this.#config.healthCheck.enabled) return;
+    for (const probe of this.#probes) this.#schedule(probe, this.#config.healthCheck.interval);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const probe of this.#probes) clearTimeout(probe.timer);
+  }
+
+  /** Probes every pool now (used by readiness checks and tests). */
+  async checkNow(): Promise<void> {
+    await Promise.all(this.#probes.map((p) => this.#probe(p)));
+  }
+
+  report(): { healthy: boolean; primary: PoolHealth; replicas: PoolHealth[] } {
+    const [primary, ...replicas] = this.#probes.map((p) => this.#describe(p));
+    return { healthy: primary!.healthy, primary: primary!, replicas };
+  }
+
+  #describe(p: Probe): PoolHealth {
+    return {
+      name: p.pool.name,
+      role: p.pool.role,
+      url: p.pool.displayUrl,
+      healthy: p.healthy,
+      latencyMs: p.latencyMs,
+      error: p.error,
+      lastCheckedAt: p.lastCheckedAt,
+      ...p.pool.counts(),
+    };
+  }
+
+  #schedule(probe: Probe, ms: number): void {
+    if (this.#stopped) return;
+    probe.timer = setTimeout(() => {
+      void this.#probe(probe).finally(() => {
+        const next = probe.healthy ? this.#config.healthCheck.interval : this.#config.healthCheck.retryInterval;
+        this.#schedule(probe, next);
+      });
+    }, ms);
+    probe.timer.unref();
+  }
+
+  async #probe(probe: Probe): Promise<void> {
+    if (probe.running || this.#stopped) return;
+    probe.running = true;
+    const started = performance.now();
+    try {
+      await probe.pool.ping(Math.min(this.#config.healthCheck.interval, this.#config.pool.connectTimeout * 1000));
+      probe.latencyMs = performance.now() - started;
+      probe.error = undefined;
+      this.#set(probe, true);
+    } catch (err) {
+      probe.error = toDatabaseError(err).message;
+      this.#set(probe, false);
+    } finally {
+      probe.lastCheckedAt = new Date().toISOString();
+      probe.running = false;
+    }
+  }
+
+  #set(probe: Probe, healthy: boolean): void {
+    if (probe.healthy === healthy || this.#stopped) return;
+    probe.healthy = healthy;
+    const { pool } = probe;
+    dbEvents.emit('health:change', { pool: pool.name, url: pool.displayUrl, healthy, reason: probe.error });
+    if (probe.replicaIndex === undefined) {
+      if (healthy) log.info({ pool: pool.name }, 'primary is healthy again');
+      else log.error({ pool: pool.name, reason: probe.error }, 'primary failed its health check');
+      return;
+    }
+    this.#router.setHealthy(probe.replicaIndex, healthy);
+    const healthyReplicas = this.#router.healthyCount();
+    if (healthy) {
+      log.info({ pool: pool.name }, 'replica is back in the read rotation');
+      dbEvents.emit('replica:up', { pool: pool.name, url: pool.displayUrl, healthyReplicas });
+    } else {
+      log.warn({ pool: pool.name, reason: probe.error }, 'replica removed from the read rotation');
+      dbEvents.emit('replica:down', {
+        pool: pool.name,
+        url: pool.displayUrl,
+        reason: probe.error ?? 'health check failed',
+        healthyReplicas,
+      });
+    }
+  }
+}

@@ -1,0 +1,437 @@
+import { createTableRelationsHelpers, extractTablesRelationalConfig } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
+import { ambient, type QueryResult, type ResultMode } from '../context/index.js';
+import { resolveDatabaseConfig, type DatabaseOptions, type ResolvedDatabaseConfig } from '../config/index.js';
+import {
+  ConnectionError,
+  DatabaseNotInitializedError,
+  findServerError,
+  toDatabaseError,
+  type PoolTimeoutError,
+} from '../errors/index.js';
+import { dbEvents } from '../events/index.js';
+import { logger } from '../logger/index.js';
+import { runTransaction } from '../transaction/runner.js';
+import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
+import { DrizzleClient, type Executor, type TransactionHooks } from './drizzle-client.js';
+import { HealthMonitor, type DatabaseHealth } from './health.js';
+import { PglitePool } from './pglite-pool.js';
+import type { Pool } from './pool.js';
+import { PostgresPool } from './postgres-pool.js';
+import { ReadRouter } from './router.js';
+import { delay } from './timeout.js';
+
+const log = logger.child('db');
+
+/** A Drizzle database of this package (postgres-js flavour on every driver). */
+export type Database<TSchema extends Record<string, unknown> = Record<string, unknown>> = PostgresJsDatabase<TSchema>;
+
+/** The write and read instances returned by `initDatabase()`. */
+export interface DatabaseInstances<TSchema extends Record<string, unknown> = Record<string, unknown>> {
+  /** The primary (inside a transaction: the transaction). */
+  write: Database<TSchema>;
+  /** The replicas, or the primary when there are none (inside a transaction: the transaction). */
+  read: Database<TSchema>;
+}
+
+/** Options of a DatabaseManager: the settings of §1 plus the Drizzle schema. */
+export interface DatabaseManagerOptions<TSchema extends Record<string, unknown> = Record<string, unknown>>
+  extends DatabaseOptions {
+  /** Your Drizzle schema (tables and relations); enables `db.query.*` on every instance. */
+  schema?: TSchema;
+  /** Milliseconds `close()` waits for running queries before dropping connections. Default 5000. */
+  closeTimeout?: number;
+}
+
+type State = 'idle' | 'initializing' | 'ready' | 'closing' | 'closed';
+type RelationalSchema = ConstructorParameters<typeof PostgresJsDatabase>[2];
+
+/**
+ * Owns the connections of one database: the primary, its replicas, the health check, and the Drizzle instances
+ * built on them. `initDatabase()` and friends are a default instance of this class; create more for several
+ * databases or for tests.
+ *
+ * @example
+ * ```ts
+ * const manager = new DatabaseManager({ url: process.env.ANALYTICS_URL, schema });
+ * const { write, read } = await manager.init();
+ * await manager.close();
+ * ```
+ */
+export class DatabaseManager<TSchema extends Record<string, unknown> = Record<string, unknown>>
+  implements TransactionHost
+{
+  readonly #options: DatabaseManagerOptions<TSchema>;
+  #state: State = 'idle';
+  #initializing: Promise<DatabaseInstances<TSchema>> | undefined;
+  #closing: Promise<void> | undefined;
+  #config: ResolvedDatabaseConfig | undefined;
+  #router: ReadRouter | undefined;
+  #instances: DatabaseInstances<TSchema> | undefined;
+  #health: HealthMonitor | undefined;
+  #dialect = new PgDialect();
+  #schema: RelationalSchema;
+
+  constructor(options: DatabaseManagerOptions<TSchema> = {}) {
+    this.#options = options;
+  }
+
+  /** True once init() succeeded and until close(). */
+  get initialized(): boolean {
+    return this.#state === 'ready';
+  }
+
+  /** The resolved configuration (after init). */
+  get config(): ResolvedDatabaseConfig {
+    if (!this.#config) throw new DatabaseNotInitializedError();
+    return this.#config;
+  }
+
+  get defaultTimeout(): number {
+    return this.config.transaction.timeout;
+  }
+
+  /**
+   * Connects the primary and every replica, checks each with a round trip, starts the health check and returns
+   * the instances. Calling it again (also while the first call runs) returns the same instances. When the primary
+   * cannot be reached after the configured retries it throws ConnectionError and leaves nothing open.
+   */
+  init(options: DatabaseManagerOptions<TSchema> = {}): Promise<DatabaseInstances<TSchema>> {
+    if (this.#state === 'ready' && this.#instances) return Promise.resolve(this.#instances);
+    if (this.#initializing) return this.#initializing;
+    const start = async (): Promise<DatabaseInstances<TSchema>> => {
+      if (this.#closing) await this.#closing;
+      return this.#init(options);
+    };
+    this.#initializing = start().finally(() => {
+      this.#initializing = undefined;
+    });
+    return this.#initializing;
+  }
+
+  async #init(options: DatabaseManagerOptions<TSchema>): Promise<DatabaseInstances<TSchema>> {
+    this.#state = 'initializing';
+    this.#closing = undefined;
+    const merged = { ...this.#options, ...options };
+    const pools: Pool[] = [];
+    try {
+      const config = resolveDatabaseConfig(merged);
+      this.#config = config;
+      const onPoolTimeout = (err: PoolTimeoutError): void => {
+        log.warn({ pool: err.pool, active: err.active, idle: err.idle, waiting: err.waiting }, 'pool acquire timeout');
+        dbEvents.emit('pool:timeout', {
+          pool: err.pool,
+          timeoutMs: err.timeoutMs,
+          active: err.active,
+          idle: err.idle,
+          waiting: err.waiting,
+          max: err.max,
+        });
+      };
+      let primary: Pool;
+      if (config.url === undefined) {
+        log.info(
+          { dataDir: config.pgliteDataDir },
+          'DATABASE_URL is not set: using the embedded PostgreSQL (PGlite); set DATABASE_URL for a real server',
+        );
+        primary = await PglitePool.open({
+          dataDir: config.pgliteDataDir,
+          acquireTimeout: config.pool.acquireTimeout,
+          onPoolTimeout,
+        });
+      } else {
+        primary = this.#postgresPool('primary', 'primary', config.url, config, onPoolTimeout);
+      }
+      pools.push(primary);
+      const replicas = config.readUrls.map((url, i) =>
+        this.#postgresPool(`replica:${i}`, 'replica', url, config, onPoolTimeout),
+      );
+      pools.push(...replicas);
+
+      await this.#connect(primary, config);
+      const router = new ReadRouter(primary, replicas);
+      await Promise.all(
+        replicas.map(async (replica, i) => {
+          const started = performance.now();
+          try {
+            await replica.ping(config.pool.connectTimeout * 1000);
+            dbEvents.emit('connection:open', {
+              pool: replica.name,
+              url: replica.displayUrl,
+              durationMs: performance.now() - started,
+            });
+          } catch (err) {
+            router.setHealthy(i, false);
+            const reason = toDatabaseError(err).message;
+            log.warn({ pool: replica.name, url: replica.displayUrl, reason }, 'replica unreachable at start-up');
+            dbEvents.emit('replica:down', {
+              pool: replica.name,
+              url: replica.displayUrl,
+              reason,
+              healthyReplicas: router.healthyCount(),
+            });
+          }
+        }),
+      );
+      this.#router = router;
+      this.#schema = this.#relationalSchema(merged.schema);
+      const write = this.#database(this.#writeExecutor(router.primary, config));
+      const read = replicas.length === 0 ? write : this.#database(this.#readExecutor(router, config));
+      this.#instances = { write, read };
+      this.#health = new HealthMonitor(router, config);
+      this.#health.start();
+      this.#state = 'ready';
+      return this.#instances;
+    } catch (err) {
+      this.#state = 'idle';
+      this.#router = undefined;
+      await Promise.all(pools.map((p) => p.close(1000).catch(() => undefined)));
+      throw toDatabaseError(err);
+    }
+  }
+
+  #postgresPool(
+    name: string,
+    role: 'primary' | 'replica',
+    url: string,
+    config: ResolvedDatabaseConfig,
+    onPoolTimeout: (err: PoolTimeoutError) => void,
+  ): PostgresPool {
+    return new PostgresPool({
+      name,
+      role,
+      url,
+      ...config.pool,
+      prepare: config.prepare,
+      applicationName: config.applicationName,
+      onPoolTimeout,
+    });
+  }
+
+  async #connect(primary: Pool, config: ResolvedDatabaseConfig): Promise<void> {
+    const attempts = config.connectRetries + 1;
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      try {
+        await primary.ping(config.pool.connectTimeout * 1000);
+        dbEvents.emit('connection:open', {
+          pool: primary.name,
+          url: primary.displayUrl,
+          durationMs: performance.now() - started,
+        });
+        log.info({ pool: primary.name, url: primary.displayUrl }, 'database connected');
+        return;
+      } catch (err) {
+        const mapped = toDatabaseError(err);
+        dbEvents.emit('connection:error', {
+          pool: primary.name,
+          url: primary.displayUrl,
+          code: mapped.sqlState ?? mapped.code,
+          message: mapped.message,
+          attempt,
+        });
+        if (attempt >= attempts || !retryableConnectFailure(err)) {
+          throw new ConnectionError(
+            `Could not connect to ${primary.displayUrl} after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${mapped.message}`,
+            { cause: mapped, sqlState: mapped.sqlState },
+          );
+        }
+        log.warn({ pool: primary.name, attempt, reason: mapped.message }, 'database connection failed; retrying');
+        await delay(config.connectRetryDelay * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  #relationalSchema(schema: Record<string, unknown> | undefined): RelationalSchema {
+    if (!schema) return undefined;
+    const tables = extractTablesRelationalConfig(schema, createTableRelationsHelpers);
+    return { fullSchema: schema, schema: tables.tables, tableNamesMap: tables.tableNamesMap };
+  }
+
+  #database(execute: Executor): Database<TSchema> {
+    const client = new DrizzleClient(execute, {
+      begin: (callback) =>
+        runTransaction(this, this.config.prepare, (tx) => callback(clientOf(tx)), {
+          propagation: ambient.getStore()?.tx ? 'nested' : 'required',
+        }),
+    });
+    const session = new PostgresJsSession(client as never, this.#dialect, this.#schema);
+    const db = new PostgresJsDatabase(this.#dialect, session, this.#schema) as unknown as Database<TSchema>;
+    (db as unknown as { $client: unknown }).$client = client;
+    return db;
+  }
+
+  /** @internal */
+  createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction {
+    const client = new DrizzleClient(this.#monitor(execute, 'primary'), hooks);
+    const session = new PostgresJsSession(client as never, this.#dialect, this.#schema);
+    return new PostgresJsTransaction(this.#dialect, session, this.#schema, nestedIndex) as unknown as Transaction;
+  }
+
+  /** @internal */
+  poolFor(readOnly: boolean): Pool {
+    const router = this.#router;
+    if (!router || this.#state !== 'ready') throw new DatabaseNotInitializedError();
+    return readOnly ? router.pick() : router.primary;
+  }
+
+  #writeExecutor(primary: Pool, config: ResolvedDatabaseConfig): Executor {
+    const run = this.#monitor(
+      (text, params, mode) => primary.query(text, params, mode, config.prepare),
+      primary.role,
+    );
+    return (text, params, mode) => {
+      const tx = ambient.getStore()?.tx;
+      if (tx) return tx.execute(text, params, mode);
+      if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
+      return run(text, params, mode);
+    };
+  }
+
+  #readExecutor(router: ReadRouter, config: ResolvedDatabaseConfig): Executor {
+    const onPrimary = this.#monitor(
+      (text, params, mode) => router.primary.query(text, params, mode, config.prepare),
+      'primary',
+    );
+    const onReplica = this.#monitor(async (text, params, mode) => {
+      const pool = router.pick();
+      if (pool === router.primary) return onPrimary(text, params, mode);
+      try {
+        return await pool.query(text, params, mode, config.prepare);
+      } catch (err) {
+        if (!replicaFailure(err)) throw err;
+        log.warn({ pool: pool.name, reason: toDatabaseError(err).message }, 'replica read failed; retrying on primary');
+        return router.primary.query(text, params, mode, config.prepare);
+      }
+    }, 'replica');
+    return (text, params, mode) => {
+      const tx = ambient.getStore()?.tx;
+      if (tx) return tx.execute(text, params, mode);
+      if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
+      return onReplica(text, params, mode);
+    };
+  }
+
+  #monitor(execute: Executor, role: 'primary' | 'replica' | 'embedded'): Executor {
+    const config = this.#config!;
+    const slow = config.monitoring.slowThreshold;
+    const enabled = config.monitoring.enabled;
+    const effectiveRole = this.#router?.primary.role === 'embedded' || config.url === undefined ? 'embedded' : role;
+    return (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
+      const started = performance.now();
+      return execute(text, params, mode).then(
+        (result) => {
+          if (enabled) {
+            const durationMs = performance.now() - started;
+            if (durationMs >= slow) reportSlow(text, durationMs, effectiveRole);
+          }
+          return result;
+        },
+        (err: unknown) => {
+          reportError(text, err, performance.now() - started, effectiveRole);
+          throw err;
+        },
+      );
+    };
+  }
+
+  /**
+   * The Drizzle instance for writes (`'write'`, the default) or reads (`'read'`: the replicas, else the primary).
+   * Both join the ambient transaction when there is one. Throws DatabaseNotInitializedError before init().
+   */
+  getDatabase(role: 'write' | 'read' = 'write'): Database<TSchema> {
+    if (this.#state !== 'ready' || !this.#instances) throw new DatabaseNotInitializedError();
+    return role === 'read' ? this.#instances.read : this.#instances.write;
+  }
+
+  /** Runs `fn` in a transaction on this database (see `transaction()`). */
+  transaction<T>(fn: (tx: Transaction<TSchema>) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
+    return runTransaction(this, this.config.prepare, fn as (tx: Transaction) => Promise<T>, options);
+  }
+
+  /** Health of the primary and each replica, as last probed. */
+  health(): DatabaseHealth {
+    if (!this.#health) throw new DatabaseNotInitializedError();
+    return this.#health.report();
+  }
+
+  /** @internal The pools, for the health check, metrics and migrations. */
+  get pools(): { primary: Pool; replicas: readonly Pool[] } {
+    const router = this.#router;
+    if (!router) throw new DatabaseNotInitializedError();
+    return { primary: router.primary, replicas: router.replicas };
+  }
+
+  /** Stops the health check and closes every pool, waiting at most `closeTimeout` ms. Safe to call twice. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (this.#state === 'idle' || this.#state === 'closed') {
+      if (!this.#initializing) return Promise.resolve();
+    }
+    this.#closing = this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#initializing) await this.#initializing.catch(() => undefined);
+    const router = this.#router;
+    this.#state = 'closing';
+    this.#health?.stop();
+    this.#health = undefined;
+    const timeout = this.#options.closeTimeout ?? 5000;
+    if (router) {
+      const pools = [router.primary, ...router.replicas];
+      await Promise.all(
+        pools.map(async (pool) => {
+          await pool.close(timeout);
+          dbEvents.emit('connection:close', { pool: pool.name, url: pool.displayUrl });
+        }),
+      );
+    }
+    this.#router = undefined;
+    this.#instances = undefined;
+    this.#state = 'closed';
+  }
+}
+
+function clientOf(tx: Transaction): DrizzleClient {
+  return (tx as unknown as { session: { client: DrizzleClient } }).session.client;
+}
+
+function retryableConnectFailure(err: unknown): boolean {
+  const server = findServerError(err);
+  // Wrong password, unknown database or role: retrying will not help.
+  return !(server && ['28P01', '28000', '3D000', '42501'].includes(server.code));
+}
+
+/** A replica read that failed because of the replica: unreachable, or cancelled by a recovery conflict. */
+function replicaFailure(err: unknown): boolean {
+  const server = findServerError(err);
+  if (server) return server.code === '40001' || server.code.startsWith('08') || server.code.startsWith('57P');
+  return toDatabaseError(err) instanceof ConnectionError;
+}
+
+function reportSlow(text: string, durationMs: number, role: 'primary' | 'replica' | 'embedded'): void {
+  log.warn({ durationMs: Math.round(durationMs), role, sql: text }, 'slow query');
+  if (dbEvents.has('query:slow')) {
+    dbEvents.emit('query:slow', { operation: 'query', durationMs, role, sql: text, txId: ambient.getStore()?.tx?.txId });
+  }
+}
+
+function reportError(text: string, err: unknown, durationMs: number, role: 'primary' | 'replica' | 'embedded'): void {
+  const mapped = toDatabaseError(err);
+  log.debug({ code: mapped.code, sqlState: mapped.sqlState, role, sql: text }, 'query failed');
+  if (dbEvents.has('query:error')) {
+    dbEvents.emit('query:error', {
+      operation: 'query',
+      durationMs,
+      role,
+      sql: text,
+      code: mapped.code,
+      sqlState: mapped.sqlState,
+      txId: ambient.getStore()?.tx?.txId,
+    });
+  }
+}

@@ -1,0 +1,141 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite, type QueryOptions } from '@electric-sql/pglite';
+import type { QueryResult, ResultMode } from '../context/index.js';
+import { ConnectionError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
+import { Gate } from './gate.js';
+import type { Pool, PooledConnection } from './pool.js';
+import { withTimeout } from './timeout.js';
+
+const TEXT = (value: string): string => value;
+/**
+ * Parsers that make PGlite return what postgres.js returns, so code behaves the same on both: int8 and numeric as
+ * strings, and the date/time types Drizzle parses itself as strings.
+ */
+const PARSERS: NonNullable<QueryOptions['parsers']> = Object.fromEntries(
+  [20, 1700, 1184, 1082, 1083, 1114, 1182, 1185, 1115, 1231, 1186, 1187].map((oid) => [oid, TEXT]),
+);
+const ARRAY_OPTIONS: QueryOptions = { rowMode: 'array', parsers: PARSERS };
+const OBJECT_OPTIONS: QueryOptions = { rowMode: 'object', parsers: PARSERS };
+
+/** @internal */
+export interface PglitePoolOptions {
+  dataDir: string;
+  acquireTimeout: number;
+  onPoolTimeout: (err: PoolTimeoutError) => void;
+}
+
+/**
+ * The embedded database (PGlite, PostgreSQL compiled to WebAssembly, in this process). It has one session, so a
+ * transaction holds it exclusively and other statements wait for it, at most the acquire timeout.
+ * @internal
+ */
+export class PglitePool implements Pool {
+  readonly name = 'embedded';
+  readonly role = 'embedded' as const;
+  readonly displayUrl: string;
+  readonly #db: PGlite;
+  readonly #gate: Gate;
+  #closing: Promise<void> | undefined;
+
+  private constructor(db: PGlite, dataDir: string, gate: Gate) {
+    this.#db = db;
+    this.#gate = gate;
+    this.displayUrl = dataDir === 'memory://' ? 'pglite://memory' : `pglite://${dataDir}`;
+  }
+
+  /** Opens (or creates) the embedded database in `dataDir`, or in memory for `memory://`. */
+  static async open(options: PglitePoolOptions): Promise<PglitePool> {
+    if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
+    let db: PGlite;
+    try {
+      db = await PGlite.create(options.dataDir);
+    } catch (err) {
+      throw new ConnectionError(`Could not open the embedded database in ${options.dataDir}`, { cause: err });
+    }
+    return new PglitePool(db, options.dataDir, new Gate('embedded', 1, options.acquireTimeout, options.onPoolTimeout));
+  }
+
+  counts(): PoolCounts {
+    return this.#gate.counts();
+  }
+
+  query(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
+    const wait = this.#gate.acquireShared();
+    if (wait === undefined) return this.#run(text, params, mode);
+    return wait.then(() => this.#run(text, params, mode));
+  }
+
+  async #run(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
+    try {
+      return await runOn(this.#db, text, params, mode);
+    } finally {
+      this.#gate.releaseShared();
+    }
+  }
+
+  async reserve(): Promise<PooledConnection> {
+    await this.#gate.acquireExclusive();
+    return new PgliteSession(this.#db, this.#gate);
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    await withTimeout(
+      this.query('select 1', [], 'array'),
+      timeoutMs,
+      () => new ConnectionError(`No answer from the embedded database within ${timeoutMs} ms`),
+    );
+  }
+
+  close(_timeoutMs: number): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#gate.close(new ConnectionError('The embedded database is closed'));
+      if (!this.#db.closed) await this.#db.close();
+    })();
+    return this.#closing;
+  }
+}
+
+async function runOn(db: PGlite, text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
+  const result = await db.query(text, params as unknown[], mode === 'array' ? ARRAY_OPTIONS : OBJECT_OPTIONS);
+  const rows = result.rows as QueryResult;
+  rows.count = result.affectedRows ?? rows.length;
+  const command = (result as { command?: string }).command;
+  if (command !== undefined) rows.command = command;
+  return rows;
+}
+
+/** The embedded database held by one transaction. */
+class PgliteSession implements PooledConnection {
+  readonly #db: PGlite;
+  readonly #gate: Gate;
+  #released = false;
+
+  constructor(db: PGlite, gate: Gate) {
+    this.#db = db;
+    this.#gate = gate;
+  }
+
+  query(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
+    return runOn(this.#db, text, params, mode);
+  }
+
+  async script(text: string): Promise<void> {
+    await this.#db.exec(text);
+  }
+
+  /** PGlite runs statements on this thread: there is nothing to cancel from outside one. */
+  cancel(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#gate.releaseExclusive();
+  }
+
+  async destroy(): Promise<void> {
+    await runOn(this.#db, 'rollback', [], 'array').catch(() => undefined);
+    this.release();
+  }
+}

@@ -1,0 +1,42 @@
+import type { PoolCounts } from '../errors/index.js';
+import type { QueryResult, ResultMode } from '../context/index.js';
+
+/** Who a pool serves. */
+export type PoolRole = 'primary' | 'replica' | 'embedded';
+
+/**
+ * One connection held exclusively (by a transaction, a migration…). Statements run in order.
+ * @internal
+ */
+export interface PooledConnection {
+  query(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult>;
+  /** Runs several statements in one round trip (simple protocol; no parameters). */
+  script(text: string): Promise<void>;
+  /** Cancels the statements running or queued on this connection; resolves once the server got the request. */
+  cancel(): Promise<void>;
+  /** Returns the connection to the pool; it must be idle and outside any transaction. */
+  release(): void;
+  /** Closes the server session (used when the connection cannot be returned clean), then releases. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * A pool of connections to one server (the primary, one replica, or the embedded database).
+ * @internal
+ */
+export interface Pool {
+  /** `primary`, `replica:0`, … or `embedded`. */
+  readonly name: string;
+  readonly role: PoolRole;
+  /** The URL without its password, for logs and events. */
+  readonly displayUrl: string;
+  /** Runs one statement on any free connection. */
+  query(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult>;
+  /** Takes one connection exclusively, or fails with PoolTimeoutError after the acquire timeout. */
+  reserve(): Promise<PooledConnection>;
+  /** One round trip, bounded by `timeoutMs`. */
+  ping(timeoutMs: number): Promise<void>;
+  counts(): PoolCounts;
+  /** Ends every connection; waits at most `timeoutMs`, then drops them. Safe to call twice. */
+  close(timeoutMs: number): Promise<void>;
+}

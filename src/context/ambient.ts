@@ -1,0 +1,39 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** What a query needs to know about the ambient transaction to join it. @internal */
+export interface AmbientTransaction {
+  readonly txId: string;
+  /** Runs one statement on the transaction's connection (fails once the transaction has ended or timed out). */
+  execute(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult>;
+}
+
+/** Read-your-writes state of one request, job or script. @internal */
+export interface ReadSession {
+  /** Highest primary WAL position this session wrote at, as a PostgreSQL LSN string. */
+  lsn: string | undefined;
+  /** performance.now() of the last write, for the sticky window. */
+  lastWriteAt: number;
+}
+
+/** @internal */
+export interface AmbientStore {
+  readonly tx: AmbientTransaction | undefined;
+  readonly session: ReadSession | undefined;
+  /** The HTTP route being served, for logs. */
+  readonly route?: string | undefined;
+}
+
+/** Rows as arrays (Drizzle's select path) or as objects (execute, returning). @internal */
+export type ResultMode = 'array' | 'object';
+
+/**
+ * A query result in postgres.js form: an array of rows with the command tag and the affected row count.
+ * @internal
+ */
+export type QueryResult = unknown[] & { count?: number | null; command?: string };
+
+/**
+ * The one AsyncLocalStorage of the package. It carries the ambient transaction and the read-your-writes session.
+ * @internal
+ */
+export const ambient = new AsyncLocalStorage<AmbientStore>();

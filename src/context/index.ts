@@ -1,0 +1,1 @@
+export { ambient, type AmbientStore, type AmbientTransaction, type QueryResult, type ReadSession, type ResultMode } from './ambient.js';

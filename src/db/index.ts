@@ -1,0 +1,49 @@
+/**
+ * `@spfn/core/db`: connections, transactions, events and (as they land) repositories, schema helpers and
+ * migrations.
+ * @packageDocumentation
+ */
+export {
+  closeDatabase,
+  createDatabaseFromEnv,
+  getDatabase,
+  getDatabaseHealth,
+  getDatabaseManager,
+  initDatabase,
+  DatabaseManager,
+  maskUrl,
+  type CreatedDatabase,
+  type Database,
+  type DatabaseHealth,
+  type DatabaseInstances,
+  type DatabaseManagerOptions,
+  type PoolHealth,
+} from '../connection/index.js';
+export {
+  getTransaction,
+  getTransactionId,
+  onCommit,
+  onRollback,
+  runOutsideTransaction,
+  runWithTransaction,
+  transaction,
+  Transactional,
+  type IsolationLevel,
+  type Propagation,
+  type RetryOptions,
+  type Transaction,
+  type TransactionalOptions,
+  type TransactionOptions,
+} from '../transaction/index.js';
+export { dbEvents, DatabaseEventEmitter } from '../events/index.js';
+export type { DatabaseEventName, DatabaseEvents, DatabaseEventListener, QueryEventPayload } from '../events/index.js';
+export { getHealthCheckConfig, getPoolConfig, resolveDatabaseConfig } from '../config/index.js';
+export type {
+  DatabaseOptions,
+  HealthCheckOptions,
+  PoolOptions,
+  ReadConsistency,
+  ResolvedDatabaseConfig,
+} from '../config/index.js';
+export { toDatabaseError } from '../errors/index.js';
+export { httpStatusOf } from '../http/index.js';

@@ -1,0 +1,21 @@
+export { DatabaseError, type DatabaseErrorDetails } from './database-error.js';
+export {
+  CheckViolationError,
+  ConfigError,
+  ConnectionError,
+  DatabaseNotInitializedError,
+  DeadlockError,
+  ForeignKeyViolationError,
+  InvalidQueryError,
+  NotFoundError,
+  NotNullViolationError,
+  PoolTimeoutError,
+  QueryError,
+  QueryTimeoutError,
+  SerializationError,
+  StaleVersionError,
+  TransactionError,
+  TransactionTimeoutError,
+  type PoolCounts,
+} from './classes.js';
+export { toDatabaseError, findServerError } from './map.js';

@@ -1,0 +1,147 @@
+import { DrizzleQueryError } from 'drizzle-orm';
+import { DatabaseError } from './database-error.js';
+import {
+  CheckViolationError,
+  ConnectionError,
+  DeadlockError,
+  ForeignKeyViolationError,
+  NotNullViolationError,
+  QueryError,
+  QueryTimeoutError,
+  SerializationError,
+  UniqueViolationError,
+} from './classes.js';
+
+/** The fields a PostgreSQL error carries, in postgres.js (`*_name`) or pg-protocol / PGlite spelling. */
+interface ServerErrorLike {
+  code: string;
+  constraint_name?: unknown;
+  table_name?: unknown;
+  column_name?: unknown;
+  schema_name?: unknown;
+  constraint?: unknown;
+  table?: unknown;
+  column?: unknown;
+  schema?: unknown;
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
+const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '28P01', '28000', '3D000']);
+const MAX_DEPTH = 8;
+
+function isServerError(value: unknown): value is ServerErrorLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const code = (value as { code?: unknown }).code;
+  return typeof code === 'string' && SQLSTATE.test(code) && ('severity' in value || 'routine' in value);
+}
+
+function codeOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const code = (value as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Walks `cause` links (Drizzle wraps driver errors) and returns the first PostgreSQL server error. */
+export function findServerError(err: unknown): ServerErrorLike | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < MAX_DEPTH && current !== undefined && current !== null; depth++) {
+    if (isServerError(current)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function findConnectionFailure(err: unknown): unknown {
+  let current: unknown = err;
+  for (let depth = 0; depth < MAX_DEPTH && current !== undefined && current !== null; depth++) {
+    const code = codeOf(current);
+    if (code !== undefined && (CONNECTION_CODES.has(code) || CONNECTION_SQLSTATES.has(code) || code.startsWith('08')))
+      return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function where(fields: { table?: string | undefined; column?: string | undefined }): string {
+  if (fields.table && fields.column) return ` on ${fields.table}.${fields.column}`;
+  if (fields.table) return ` on table ${fields.table}`;
+  return '';
+}
+
+/**
+ * Turns any error thrown by Drizzle, postgres.js or PGlite into a typed {@link DatabaseError}. It walks the
+ * `cause` chain to the server error, picks the class from the SQLSTATE and fills constraint, table and column.
+ * The message it writes never contains SQL parameter values or connection strings; the driver error is kept as
+ * `cause` (Drizzle's wrapper, whose message lists the parameters, is skipped). A `DatabaseError` is returned
+ * unchanged; anything that is not a database failure is wrapped in a `QueryError`.
+ *
+ * @example
+ * ```ts
+ * try { await db.insert(users).values(row) } catch (e) { throw toDatabaseError(e) }
+ * ```
+ */
+export function toDatabaseError(err: unknown): DatabaseError {
+  if (err instanceof DatabaseError) return err;
+  const server = findServerError(err);
+  if (server) {
+    const details = {
+      sqlState: server.code,
+      constraint: text(server.constraint_name) ?? text(server.constraint),
+      table: text(server.table_name) ?? text(server.table),
+      column: text(server.column_name) ?? text(server.column),
+      schema: text(server.schema_name) ?? text(server.schema),
+      cause: server,
+    };
+    const constraint = details.constraint ? ` "${details.constraint}"` : '';
+    switch (server.code) {
+      case '23505':
+        return new UniqueViolationError(`Unique constraint${constraint} violated${where(details)}`, details);
+      case '23503':
+        return new ForeignKeyViolationError(`Foreign key constraint${constraint} violated${where(details)}`, details);
+      case '23502':
+        return new NotNullViolationError(`Null value not allowed${where(details)}`, details);
+      case '23514':
+        return new CheckViolationError(`Check constraint${constraint} violated${where(details)}`, details);
+      case '40001':
+        return new SerializationError('Could not serialize access due to concurrent update', details);
+      case '40P01':
+        return new DeadlockError('Deadlock detected', details);
+      case '57014':
+        return new QueryTimeoutError('Statement cancelled (statement timeout or cancel request)', details);
+      default:
+        if (CONNECTION_SQLSTATES.has(server.code) || server.code.startsWith('08'))
+          return new ConnectionError(`Database connection failed (SQLSTATE ${server.code})`, details);
+        return new QueryError(`Query failed (SQLSTATE ${server.code})${where(details)}`, details);
+    }
+  }
+  const failure = findConnectionFailure(err);
+  if (failure !== undefined) {
+    return new ConnectionError(`Database connection failed (${codeOf(failure)})`, { cause: failure });
+  }
+  const cause = innermost(err);
+  return new QueryError('Query failed', { cause });
+}
+
+/** Skips Drizzle's wrapper, whose message carries the SQL text and its parameter values. */
+function innermost(err: unknown): unknown {
+  if (err instanceof DrizzleQueryError && err.cause !== undefined) return err.cause;
+  return err;
+}

@@ -1,0 +1,2 @@
+export { DatabaseEventEmitter, dbEvents } from './emitter.js';
+export type * from './types.js';

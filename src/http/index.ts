@@ -1,0 +1,1 @@
+export { errorBody, httpStatusOf, withHttpResponse } from './status.js';

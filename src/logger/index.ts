@@ -1,0 +1,2 @@
+export { createLogger, getLogger, logger, setLogger, type CreateLoggerOptions, type Logger } from './logger.js';
+export { maskUrl, redactSecrets } from './redact.js';

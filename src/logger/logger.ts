@@ -1,0 +1,182 @@
+import { pino, type Logger as PinoLogger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
+import { isProductionEnv, resolveLogLevel, type LogLevel } from '../config/index.js';
+import { redactSecrets, redactValue } from './redact.js';
+
+/** The logger API of `@spfn/core`: pino's, with `child(name)` taking a component name. */
+export interface Logger {
+  fatal(obj: unknown, msg?: string): void;
+  fatal(msg: string): void;
+  error(obj: unknown, msg?: string): void;
+  error(msg: string): void;
+  warn(obj: unknown, msg?: string): void;
+  warn(msg: string): void;
+  info(obj: unknown, msg?: string): void;
+  info(msg: string): void;
+  debug(obj: unknown, msg?: string): void;
+  debug(msg: string): void;
+  trace(obj: unknown, msg?: string): void;
+  trace(msg: string): void;
+  /** A logger whose lines carry `component: name`. */
+  child(name: string): Logger;
+  /** True when lines of this level are written. */
+  isLevelEnabled(level: LogLevel): boolean;
+  level: string;
+}
+
+/** Options of {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** Default: LOG_LEVEL, else `info`. */
+  level?: LogLevel;
+  /** JSON lines (default in production) or readable lines (default elsewhere). */
+  format?: 'json' | 'pretty';
+  /** Where lines go; default stdout. */
+  destination?: NodeJS.WritableStream;
+}
+
+class SpfnLogger implements Logger {
+  readonly #pino: PinoLogger;
+  constructor(p: PinoLogger) {
+    this.#pino = p;
+  }
+  get level(): string {
+    return this.#pino.level;
+  }
+  set level(level: string) {
+    this.#pino.level = level;
+  }
+  fatal(a: unknown, msg?: string): void {
+    this.#write('fatal', a, msg);
+  }
+  error(a: unknown, msg?: string): void {
+    this.#write('error', a, msg);
+  }
+  warn(a: unknown, msg?: string): void {
+    this.#write('warn', a, msg);
+  }
+  info(a: unknown, msg?: string): void {
+    this.#write('info', a, msg);
+  }
+  debug(a: unknown, msg?: string): void {
+    this.#write('debug', a, msg);
+  }
+  trace(a: unknown, msg?: string): void {
+    this.#write('trace', a, msg);
+  }
+  child(name: string): Logger {
+    return new SpfnLogger(this.#pino.child({ component: name }));
+  }
+  isLevelEnabled(level: LogLevel): boolean {
+    return this.#pino.isLevelEnabled(level);
+  }
+  #write(level: Exclude<LogLevel, 'silent'>, a: unknown, msg?: string): void {
+    if (!this.#pino.isLevelEnabled(level)) return;
+    if (typeof a === 'string') {
+      this.#pino[level](redactSecrets(a));
+    } else if (a instanceof Error) {
+      this.#pino[level]({ err: redactValue(a) }, msg === undefined ? redactSecrets(a.message) : redactSecrets(msg));
+    } else {
+      this.#pino[level](redactValue(a) as object, msg === undefined ? undefined : redactSecrets(msg));
+    }
+  }
+}
+
+/**
+ * Creates a logger. Secrets are redacted everywhere: passwords in URLs (also inside message strings and error
+ * messages and stacks), and fields named password/secret/connectionString.
+ *
+ * @example
+ * ```ts
+ * const log = createLogger({ level: 'debug' }).child('billing');
+ * log.info({ orderId }, 'charged');
+ * ```
+ */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const level = options.level ?? resolveLogLevel();
+  const format = options.format ?? (isProductionEnv() ? 'json' : 'pretty');
+  const pinoOptions: LoggerOptions = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  const destination =
+    format === 'pretty'
+      ? pretty({ sync: true, colorize: false, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: 1 })
+      : (options.destination ?? pino.destination({ sync: true }));
+  const stream = format === 'pretty' && options.destination ? prettyTo(options.destination) : destination;
+  return new SpfnLogger(pino(pinoOptions, stream));
+}
+
+function prettyTo(destination: NodeJS.WritableStream): NodeJS.WritableStream {
+  const p = pretty({ sync: true, colorize: false, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' });
+  p.pipe(destination);
+  return p;
+}
+
+let root: Logger | undefined;
+
+/** The process-wide logger, created on first use from LOG_LEVEL and NODE_ENV. */
+export function getLogger(): Logger {
+  root ??= createLogger();
+  return root;
+}
+
+/**
+ * The default logger. `logger.child('name')` gives a component logger.
+ *
+ * @example
+ * ```ts
+ * import { logger } from '@spfn/core/logger';
+ * logger.child('jobs').info('started');
+ * ```
+ */
+export const logger: Logger = {
+  fatal: (a: unknown, m?: string) => getLogger().fatal(a, m),
+  error: (a: unknown, m?: string) => getLogger().error(a, m),
+  warn: (a: unknown, m?: string) => getLogger().warn(a, m),
+  info: (a: unknown, m?: string) => getLogger().info(a, m),
+  debug: (a: unknown, m?: string) => getLogger().debug(a, m),
+  trace: (a: unknown, m?: string) => getLogger().trace(a, m),
+  child: (name: string) => lazyChild(name),
+  isLevelEnabled: (level: LogLevel) => getLogger().isLevelEnabled(level),
+  get level() {
+    return getLogger().level;
+  },
+  set level(l: string) {
+    getLogger().level = l;
+  },
+};
+
+/**
+ * A component logger that follows {@link setLogger}: modules create theirs at import time, before an
+ * application or a test may have replaced the root.
+ */
+function lazyChild(name: string): Logger {
+  let parent: Logger | undefined;
+  let child: Logger | undefined;
+  const current = (): Logger => {
+    const r = getLogger();
+    if (r !== parent || child === undefined) {
+      parent = r;
+      child = r.child(name);
+    }
+    return child;
+  };
+  return {
+    fatal: (a: unknown, m?: string) => current().fatal(a, m),
+    error: (a: unknown, m?: string) => current().error(a, m),
+    warn: (a: unknown, m?: string) => current().warn(a, m),
+    info: (a: unknown, m?: string) => current().info(a, m),
+    debug: (a: unknown, m?: string) => current().debug(a, m),
+    trace: (a: unknown, m?: string) => current().trace(a, m),
+    child: (n: string) => current().child(n),
+    isLevelEnabled: (level: LogLevel) => current().isLevelEnabled(level),
+    get level() {
+      return current().level;
+    },
+    set level(l: string) {
+      current().level = l;
+    },
+  };
+}
+
+/** Replaces the process-wide logger (tests, or an application that configures its own). */
+export function setLogger(next: Logger): void {
+  root = next;
+}

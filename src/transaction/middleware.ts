@@ -1,0 +1,97 @@
+import type { MiddlewareHandler } from 'hono';
+import { resolveDatabaseConfig } from '../config/index.js';
+import { getDatabaseManager } from '../connection/default.js';
+import { DatabaseError } from '../errors/index.js';
+import { dbEvents } from '../events/index.js';
+import { withHttpResponse } from '../http/index.js';
+import { logger } from '../logger/index.js';
+import { getTransactionId } from './transaction.js';
+import type { IsolationLevel, Transaction } from './types.js';
+
+const log = logger.child('transaction');
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The id of the request's transaction (set by `Transactional()`). */
+    txId: string;
+    /** The request's transaction handle (set by `Transactional()`). */
+    transaction: Transaction;
+  }
+}
+
+/** Options of the {@link Transactional} middleware. */
+export interface TransactionalOptions {
+  /** Milliseconds before the transaction is cancelled and rolled back (504); 0 disables. Default TRANSACTION_TIMEOUT (30000). */
+  timeout?: number;
+  /** Milliseconds over which the transaction is logged and emitted as slow. Default DB_SLOW_QUERY_THRESHOLD (1000). */
+  slowThreshold?: number;
+  /** Log each commit and rollback at debug level. Default false. */
+  enableLogging?: boolean;
+  isolationLevel?: IsolationLevel;
+  /** A read-only transaction; it may run on a replica. Default false. */
+  readOnly?: boolean;
+}
+
+/** Raised inside the transaction so that it rolls back when Hono recorded a handler error. */
+class HandlerFailed extends Error {}
+
+/**
+ * Hono middleware: each request runs in one transaction. Every query of the handler, at any depth, runs in it;
+ * it commits when the handler succeeds and rolls back when it throws, when Hono recorded an error, or when the
+ * timeout passes (the running statement is cancelled and the request gets 504 at once). The handler's own HTTP
+ * errors pass through unchanged; database errors come out as their typed errors, answered with their status
+ * (409, 400, 404, 503, 504) by Hono's default error handler.
+ *
+ * @example
+ * ```ts
+ * app.post('/users', Transactional({ timeout: 5000 }), async (c) => {
+ *   const user = await getRepository(users).save(await c.req.json());
+ *   return c.json(user, 201);
+ * });
+ * ```
+ */
+export function Transactional(options: TransactionalOptions = {}): MiddlewareHandler {
+  let slowThreshold = options.slowThreshold;
+  return async function transactional(c, next) {
+    const manager = getDatabaseManager();
+    slowThreshold ??= manager.initialized
+      ? manager.config.monitoring.slowThreshold
+      : resolveDatabaseConfig().monitoring.slowThreshold;
+    const route = `${c.req.method} ${c.req.routePath}`;
+    const started = performance.now();
+    let txId: string | undefined;
+    try {
+      await manager.transaction(
+        async (tx) => {
+          txId = getTransactionId();
+          if (txId !== undefined) c.set('txId', txId);
+          c.set('transaction', tx);
+          await next();
+          if (c.error) throw new HandlerFailed();
+        },
+        {
+          timeout: options.timeout,
+          isolationLevel: options.isolationLevel,
+          readOnly: options.readOnly,
+          name: route,
+          route,
+          propagation: 'required',
+        },
+      );
+      if (options.enableLogging) log.debug({ txId, route }, 'transaction committed');
+    } catch (err) {
+      if (err instanceof HandlerFailed) {
+        if (options.enableLogging) log.debug({ txId, route }, 'transaction rolled back after a handler error');
+        return;
+      }
+      if (options.enableLogging) log.debug({ txId, route, err }, 'transaction rolled back');
+      throw err instanceof DatabaseError ? withHttpResponse(err) : err;
+    } finally {
+      const durationMs = performance.now() - started;
+      if (durationMs >= slowThreshold && txId !== undefined) {
+        log.warn({ txId, route, durationMs: Math.round(durationMs) }, 'slow transaction');
+        dbEvents.emit('transaction:slow', { txId, name: route, route, durationMs });
+      }
+    }
+  };
+}

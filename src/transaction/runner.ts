@@ -1,0 +1,274 @@
+import { DrizzleQueryError } from 'drizzle-orm';
+import { ambient, type AmbientStore } from '../context/index.js';
+import { DrizzleClient } from '../connection/drizzle-client.js';
+import type { Pool } from '../connection/pool.js';
+import { delay, withTimeout } from '../connection/timeout.js';
+import {
+  DatabaseError,
+  DeadlockError,
+  SerializationError,
+  TransactionError,
+  TransactionTimeoutError,
+  findServerError,
+  toDatabaseError,
+} from '../errors/index.js';
+import { dbEvents } from '../events/index.js';
+import { logger } from '../logger/index.js';
+import { TransactionFrame, TransactionScope } from './scope.js';
+import { registerHandle } from './handles.js';
+import type { IsolationLevel, RetryOptions, Transaction, TransactionHost, TransactionOptions } from './types.js';
+
+const log = logger.child('transaction');
+const ISOLATION: Record<IsolationLevel, string> = {
+  'read uncommitted': 'isolation level read uncommitted',
+  'read committed': 'isolation level read committed',
+  'repeatable read': 'isolation level repeatable read',
+  serializable: 'isolation level serializable',
+};
+/** The server ends an idle-in-transaction session this long after our own deadline, if we could not. */
+const BACKSTOP_MARGIN_MS = 2000;
+const END_TIMEOUT_MS = 5000;
+
+/** The frame of the ambient transaction, if any. @internal */
+export function currentFrame(): TransactionFrame | undefined {
+  const tx = ambient.getStore()?.tx;
+  return tx instanceof TransactionFrame ? tx : undefined;
+}
+
+/**
+ * Runs `fn` per `options.propagation`: joins the ambient transaction, opens a savepoint in it, or opens a new
+ * transaction (retrying serialization failures and deadlocks when asked, as the outermost owner only).
+ * @internal
+ */
+export async function runTransaction<T>(
+  host: TransactionHost,
+  prepare: boolean,
+  fn: (tx: Transaction) => Promise<T> | T,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const propagation = options.propagation ?? 'required';
+  const frame = currentFrame();
+  if (frame && frame.scope.state === 'active') {
+    if (propagation === 'required') return fn(frame.handle);
+    if (propagation === 'nested') return runSavepoint(host, frame, fn);
+  }
+  const retry = retryPolicy(options.retry);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runNew(host, prepare, fn, options);
+    } catch (err) {
+      if (attempt >= retry.attempts || !(err instanceof SerializationError || err instanceof DeadlockError)) throw err;
+      const backoff = Math.min(retry.maxDelay, retry.baseDelay * 2 ** (attempt - 1));
+      log.debug({ attempt, code: err.code, name: options.name }, 'retrying transaction');
+      retryCounter.count++;
+      await delay(Math.random() * backoff);
+    }
+  }
+}
+
+/** Retries done since start (tests and metrics read it). @internal */
+export const retryCounter = { count: 0 };
+
+function retryPolicy(retry: TransactionOptions['retry']): Required<RetryOptions> {
+  const base = { attempts: 1, baseDelay: 20, maxDelay: 1000 };
+  if (retry === undefined || retry === false) return base;
+  if (retry === true) return { ...base, attempts: 3 };
+  if (typeof retry === 'number') return { ...base, attempts: Math.max(1, Math.floor(retry)) };
+  return { attempts: retry.attempts ?? 3, baseDelay: retry.baseDelay ?? 20, maxDelay: retry.maxDelay ?? 1000 };
+}
+
+function beginSql(options: TransactionOptions, timeoutMs: number): string {
+  let begin = 'begin';
+  if (options.isolationLevel) {
+    const level = ISOLATION[options.isolationLevel];
+    if (level === undefined) throw new TransactionError(`Unknown isolation level "${String(options.isolationLevel)}"`);
+    begin += ` ${level}`;
+  }
+  if (options.readOnly) begin += ' read only';
+  if (timeoutMs <= 0) return begin;
+  return (
+    `${begin}; set local statement_timeout = ${timeoutMs}; ` +
+    `set local idle_in_transaction_session_timeout = ${timeoutMs + BACKSTOP_MARGIN_MS}`
+  );
+}
+
+/** Errors from the database become typed errors; the caller's own errors pass through unchanged. */
+function mapError(err: unknown): unknown {
+  if (err instanceof DatabaseError) return err;
+  if (err instanceof DrizzleQueryError || findServerError(err)) return toDatabaseError(err);
+  return err;
+}
+
+async function runNew<T>(
+  host: TransactionHost,
+  prepare: boolean,
+  fn: (tx: Transaction) => Promise<T> | T,
+  options: TransactionOptions,
+): Promise<T> {
+  const timeoutMs = options.timeout ?? host.defaultTimeout;
+  const pool: Pool = host.poolFor(options.readOnly === true);
+  const connection = await pool.reserve();
+  const scope = new TransactionScope(connection, timeoutMs, prepare, options.name, options.route);
+  try {
+    await connection.script(beginSql(options, timeoutMs));
+  } catch (err) {
+    await connection.destroy();
+    throw mapError(err);
+  }
+  const frame = new TransactionFrame(scope);
+  frame.handle = host.createHandle(scope.execute, { savepoint: (cb) => savepointCallback(host, frame, cb) }, 0);
+  registerHandle(frame);
+  if (dbEvents.has('transaction:start')) {
+    dbEvents.emit('transaction:start', {
+      txId: scope.txId,
+      name: scope.name,
+      isolationLevel: options.isolationLevel,
+      readOnly: options.readOnly === true,
+    });
+  }
+
+  const outer = ambient.getStore();
+  const store: AmbientStore = { tx: frame, session: outer?.session, route: options.route ?? outer?.route };
+  const work = ambient.run(store, () => Promise.resolve().then(() => fn(frame.handle)));
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const deadline =
+    timeoutMs > 0
+      ? new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            if (scope.state !== 'active') return;
+            timedOut = true;
+            scope.state = 'timed-out';
+            reject(new TransactionTimeoutError(timeoutMs));
+          }, timeoutMs);
+        })
+      : undefined;
+  // The callback may still be running after a timeout; its later failure is expected and must not surface.
+  work.catch(() => undefined);
+
+  try {
+    const result = deadline ? await Promise.race([work, deadline]) : await work;
+    clearTimeout(timer);
+    if (scope.state !== 'active') throw scope.closedError();
+    scope.state = 'ending';
+    try {
+      await withTimeout(connection.query('commit', [], 'array', false), END_TIMEOUT_MS, () =>
+        new TransactionError('COMMIT did not answer in time'),
+      );
+    } catch (err) {
+      await connection.destroy();
+      scope.state = 'rolled-back';
+      finish(frame, 'rollback', err);
+      throw mapError(err);
+    }
+    connection.release();
+    scope.state = 'committed';
+    finish(frame, 'commit');
+    return result;
+  } catch (err) {
+    clearTimeout(timer);
+    if (scope.state === 'committed' || scope.state === 'rolled-back') throw err;
+    if (scope.state === 'active') scope.state = 'ending';
+    if (timedOut) await connection.cancel();
+    await rollback(connection);
+    scope.state = 'rolled-back';
+    finish(frame, 'rollback', err, timedOut);
+    throw timedOut ? new TransactionTimeoutError(timeoutMs) : mapError(err);
+  }
+}
+
+async function rollback(connection: TransactionScope['connection']): Promise<void> {
+  try {
+    await withTimeout(connection.query('rollback', [], 'array', false), END_TIMEOUT_MS, () =>
+      new TransactionError('ROLLBACK did not answer in time'),
+    );
+    connection.release();
+  } catch (err) {
+    log.warn({ err: toDatabaseError(err) }, 'rollback failed; closing the connection');
+    await connection.destroy();
+  }
+}
+
+function finish(frame: TransactionFrame, outcome: 'commit' | 'rollback', err?: unknown, timedOut = false): void {
+  const { scope } = frame;
+  const durationMs = performance.now() - scope.startedAt;
+  if (outcome === 'commit') {
+    if (dbEvents.has('transaction:commit')) {
+      dbEvents.emit('transaction:commit', { txId: scope.txId, name: scope.name, durationMs });
+    }
+    runHooks(frame.commitHooks, 'onCommit');
+  } else {
+    if (dbEvents.has('transaction:rollback')) {
+      const mapped = err === undefined ? undefined : mapError(err);
+      dbEvents.emit('transaction:rollback', {
+        txId: scope.txId,
+        name: scope.name,
+        durationMs,
+        reason: timedOut ? 'timeout' : 'error',
+        error: mapped instanceof DatabaseError ? mapped.code : mapped instanceof Error ? mapped.name : undefined,
+      });
+    }
+    runHooks(frame.rollbackHooks, 'onRollback');
+  }
+}
+
+/** Runs after-commit/after-rollback callbacks; one that throws is logged and never undoes anything. */
+function runHooks(hooks: readonly (() => unknown)[], kind: string): void {
+  for (const hook of hooks) {
+    try {
+      const result = hook();
+      if (result instanceof Promise) result.catch((err: unknown) => log.error({ err }, `${kind} callback failed`));
+    } catch (err) {
+      log.error({ err }, `${kind} callback failed`);
+    }
+  }
+}
+
+async function runSavepoint<T>(
+  host: TransactionHost,
+  parent: TransactionFrame,
+  fn: (tx: Transaction) => Promise<T> | T,
+): Promise<T> {
+  const { scope } = parent;
+  const name = scope.nextSavepoint();
+  await scope.execute(`savepoint ${name}`, [], 'array');
+  const frame = new TransactionFrame(scope, parent);
+  frame.handle = host.createHandle(
+    scope.execute,
+    { savepoint: (cb) => savepointCallback(host, frame, cb) },
+    (parent.handle as unknown as { nestedIndex: number }).nestedIndex + 1,
+  );
+  registerHandle(frame);
+  const outer = ambient.getStore();
+  try {
+    const result = await ambient.run({ tx: frame, session: outer?.session, route: outer?.route }, () =>
+      Promise.resolve().then(() => fn(frame.handle)),
+    );
+    await scope.execute(`release savepoint ${name}`, [], 'array');
+    parent.commitHooks.push(...frame.commitHooks);
+    parent.rollbackHooks.push(...frame.rollbackHooks);
+    return result;
+  } catch (err) {
+    if (scope.state === 'active') {
+      await scope.execute(`rollback to savepoint ${name}`, [], 'array');
+      runHooks(frame.rollbackHooks, 'onRollback');
+    } else {
+      parent.rollbackHooks.push(...frame.rollbackHooks);
+    }
+    throw mapError(err);
+  }
+}
+
+/** Drizzle's `tx.transaction()` lands here: a savepoint in the same transaction. */
+function savepointCallback(
+  host: TransactionHost,
+  parent: TransactionFrame,
+  callback: (client: DrizzleClient) => Promise<unknown>,
+): Promise<unknown> {
+  // Drizzle builds its own nested handle from the client we pass; we only frame the savepoint around it.
+  return runSavepoint(host, parent, (tx) => callback(clientOf(tx)));
+}
+
+function clientOf(tx: Transaction): DrizzleClient {
+  return (tx as unknown as { session: { client: DrizzleClient } }).session.client;
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { AmbientTransaction, QueryResult, ResultMode } from '../context/index.js';
+import type { PooledConnection } from '../connection/pool.js';
+import { TransactionError, TransactionTimeoutError } from '../errors/index.js';
+import type { Transaction } from './types.js';
+
+type Hook = () => unknown;
+
+/** Lifecycle of one database transaction. */
+export type ScopeState = 'active' | 'timed-out' | 'ending' | 'committed' | 'rolled-back';
+
+/**
+ * One transaction on one connection: the state every handle of it checks before sending a statement, so that a
+ * handle used after a timeout (or after the end) fails instead of running outside the transaction.
+ * @internal
+ */
+export class TransactionScope {
+  readonly txId: string;
+  readonly name: string | undefined;
+  readonly route: string | undefined;
+  readonly timeoutMs: number;
+  readonly startedAt = performance.now();
+  readonly connection: PooledConnection;
+  readonly prepare: boolean;
+  #state: ScopeState = 'active';
+  #savepoints = 0;
+
+  constructor(connection: PooledConnection, timeoutMs: number, prepare: boolean, name?: string, route?: string) {
+    this.txId = randomUUID();
+    this.connection = connection;
+    this.timeoutMs = timeoutMs;
+    this.prepare = prepare;
+    this.name = name;
+    this.route = route;
+  }
+
+  get state(): ScopeState {
+    return this.#state;
+  }
+
+  set state(next: ScopeState) {
+    this.#state = next;
+  }
+
+  nextSavepoint(): string {
+    return `spfn_sp_${++this.#savepoints}`;
+  }
+
+  /** The error a statement gets when the transaction can no longer take one. */
+  closedError(): Error {
+    return this.#state === 'timed-out'
+      ? new TransactionTimeoutError(this.timeoutMs)
+      : new TransactionError(`Transaction ${this.txId} has already ended; its handle cannot be used any more`);
+  }
+
+  execute = (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
+    if (this.#state !== 'active') return Promise.reject(this.closedError());
+    return this.connection.query(text, params, mode, this.prepare);
+  };
+}
+
+/**
+ * One level of a transaction: the outermost one or a savepoint. It is what the async context carries, and it
+ * holds the callbacks registered with onCommit/onRollback at that level.
+ * @internal
+ */
+export class TransactionFrame implements AmbientTransaction {
+  readonly scope: TransactionScope;
+  readonly parent: TransactionFrame | undefined;
+  handle!: Transaction;
+  readonly commitHooks: Hook[] = [];
+  readonly rollbackHooks: Hook[] = [];
+
+  constructor(scope: TransactionScope, parent?: TransactionFrame) {
+    this.scope = scope;
+    this.parent = parent;
+  }
+
+  get txId(): string {
+    return this.scope.txId;
+  }
+
+  execute(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
+    return this.scope.execute(text, params, mode);
+  }
+}

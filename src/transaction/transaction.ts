@@ -1,0 +1,84 @@
+import { ambient } from '../context/index.js';
+import { getDatabaseManager } from '../connection/default.js';
+import { TransactionError } from '../errors/index.js';
+import { currentFrame } from './runner.js';
+import { frameOf } from './handles.js';
+import type { TransactionFrame } from './scope.js';
+import type { Transaction, TransactionOptions } from './types.js';
+
+/**
+ * Runs `fn` in a transaction on the default database. By default it joins the transaction already running in
+ * this async context (`propagation: 'required'`); every query in `fn`, at any depth — through `tx`, a
+ * repository or `getDatabase()` — runs in it. It commits when `fn` resolves and rolls back when `fn` throws or
+ * the timeout passes; at the timeout the running statement is cancelled and the caller gets
+ * TransactionTimeoutError at once. Database errors come out typed (§5); other errors pass through unchanged.
+ *
+ * @example
+ * ```ts
+ * await transaction(async (tx) => {
+ *   const [user] = await tx.insert(users).values({ email }).returning();
+ *   await tx.insert(posts).values({ authorId: user.id, title: 'Hello' });
+ * }, { isolationLevel: 'serializable', retry: 3, timeout: 5000 });
+ * ```
+ */
+export function transaction<T, TSchema extends Record<string, unknown> = Record<string, unknown>>(
+  fn: (tx: Transaction<TSchema>) => Promise<T> | T,
+  options?: TransactionOptions,
+): Promise<T> {
+  return getDatabaseManager().transaction(fn as (tx: Transaction) => Promise<T>, options);
+}
+
+/** The transaction running in this async context, or undefined. */
+export function getTransaction<TSchema extends Record<string, unknown> = Record<string, unknown>>():
+  | Transaction<TSchema>
+  | undefined {
+  const frame = currentFrame();
+  return frame && frame.scope.state === 'active' ? (frame.handle as unknown as Transaction<TSchema>) : undefined;
+}
+
+/** The id of the transaction running in this async context, or undefined. */
+export function getTransactionId(): string | undefined {
+  return currentFrame()?.txId;
+}
+
+/**
+ * Runs `fn` with `tx` as the ambient transaction: code inside that calls `getTransaction()`, a repository or
+ * `getDatabase()` uses `tx`. `tx` must be a handle given by `transaction()` (or `getTransaction()`).
+ */
+export function runWithTransaction<T>(tx: Transaction<Record<string, unknown>>, fn: () => T): T {
+  const frame = frameOf(tx);
+  if (!frame) throw new TransactionError('runWithTransaction() needs a handle created by transaction()');
+  const outer = ambient.getStore();
+  return ambient.run({ tx: frame, session: outer?.session, route: outer?.route }, fn);
+}
+
+/**
+ * Runs `fn` outside the ambient transaction: its queries use the pools directly (for an audit row that must be
+ * kept even if the transaction rolls back).
+ */
+export function runOutsideTransaction<T>(fn: () => T): T {
+  const outer = ambient.getStore();
+  return ambient.run({ tx: undefined, session: outer?.session, route: outer?.route }, fn);
+}
+
+function requireFrame(what: string): TransactionFrame {
+  const frame = currentFrame();
+  if (!frame || frame.scope.state !== 'active') {
+    throw new TransactionError(`${what}() must be called inside a transaction`);
+  }
+  return frame;
+}
+
+/**
+ * Registers `fn` to run after the outermost transaction commits (send the e-mail only if the row committed).
+ * A callback that throws is logged; it never undoes the commit. Registered in a savepoint that rolls back, it is
+ * dropped.
+ */
+export function onCommit(fn: () => unknown): void {
+  requireFrame('onCommit').commitHooks.push(fn);
+}
+
+/** Registers `fn` to run after the transaction (or the savepoint it was registered in) rolls back. */
+export function onRollback(fn: () => unknown): void {
+  requireFrame('onRollback').rollbackHooks.push(fn);
+}

@@ -1,0 +1,59 @@
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import type { PostgresJsTransaction } from 'drizzle-orm/postgres-js';
+import type { DrizzleClient, Executor, TransactionHooks } from '../connection/drizzle-client.js';
+import type { Pool } from '../connection/pool.js';
+
+/** A Drizzle transaction handle, as `transaction()` and `getTransaction()` give it. */
+export type Transaction<TSchema extends Record<string, unknown> = Record<string, unknown>> = PostgresJsTransaction<
+  TSchema,
+  ExtractTablesWithRelations<TSchema>
+>;
+
+/** PostgreSQL isolation levels. */
+export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable';
+
+/**
+ * How a transaction relates to one already running in the same async context:
+ * - `required` (default): join it; open one if there is none;
+ * - `requires_new`: always open a separate transaction on another connection;
+ * - `nested`: a SAVEPOINT inside the running one (its own rollback), or a new transaction if there is none.
+ */
+export type Propagation = 'required' | 'requires_new' | 'nested';
+
+/** Retry of serialization failures (40001) and deadlocks (40P01). */
+export interface RetryOptions {
+  /** Total attempts, the first included. Default 3. */
+  attempts?: number;
+  /** First backoff in ms; each next one doubles, with full jitter. Default 20. */
+  baseDelay?: number;
+  /** Backoff cap in ms. Default 1000. */
+  maxDelay?: number;
+}
+
+/** Options of `transaction()`. */
+export interface TransactionOptions {
+  propagation?: Propagation;
+  isolationLevel?: IsolationLevel;
+  /** A read-only transaction; it may run on a replica. Default false. */
+  readOnly?: boolean;
+  /** Milliseconds before the transaction is cancelled and rolled back; 0 disables. Default TRANSACTION_TIMEOUT (30000). */
+  timeout?: number;
+  /** Re-run the whole callback on 40001/40P01: `true` (3 attempts), a number of attempts, or options. Default off. */
+  retry?: boolean | number | RetryOptions;
+  /** A name for logs and events. */
+  name?: string;
+  /** The route being served, for logs (set by `Transactional()`). */
+  route?: string;
+}
+
+/** What the transaction runner needs from the database it runs on. @internal */
+export interface TransactionHost {
+  /** The pool a new transaction takes its connection from. */
+  poolFor(readOnly: boolean): Pool;
+  /** Builds a Drizzle transaction handle on a statement executor. */
+  createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction;
+  /** TRANSACTION_TIMEOUT. */
+  readonly defaultTimeout: number;
+}
+
+export type { DrizzleClient };
