@@ -13,7 +13,9 @@ const say = (...args) => console.log('demo:', ...args);
 say('connecting (embedded PGlite unless DATABASE_URL is set)…');
 await initDatabase({ pgliteDataDir: process.env.PGLITE_DATA_DIR ?? 'memory://' });
 const db = getDatabase();
-await db.execute(sql`create table if not exists demo_notes (id bigint generated always as identity primary key, body text not null)`);
+await db.execute(
+  sql`create table if not exists demo_notes (id bigint generated always as identity primary key, body text not null)`,
+);
 say('created table demo_notes');
 await transaction(async (tx) => {
   await tx.insert(notes).values([{ body: 'hello' }, { body: 'world' }]);

@@ -8,7 +8,12 @@ export interface Source {
   value: unknown;
 }
 
-export function pick(option: unknown, optionName: string, env: string | undefined, envName: string): Source | undefined {
+export function pick(
+  option: unknown,
+  optionName: string,
+  env: string | undefined,
+  envName: string,
+): Source | undefined {
   if (option !== undefined) return { name: optionName, value: option };
   if (env !== undefined && env.trim() !== '') return { name: envName, value: env.trim() };
   return undefined;
@@ -17,7 +22,8 @@ export function pick(option: unknown, optionName: string, env: string | undefine
 export function integer(src: Source | undefined, fallback: number, min: number, unit = ''): number {
   if (src === undefined) return fallback;
   const { name, value } = src;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
+  const n =
+    typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < min) {
     throw new ConfigError(name, `expected an integer ≥ ${min}${unit ? ` (${unit})` : ''}, got ${describe(value)}`);
   }

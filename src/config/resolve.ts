@@ -89,7 +89,12 @@ export function getHealthCheckConfig(
       true,
     ),
     maxRetries: integer(
-      pick(options.maxRetries, 'healthCheck.maxRetries', env.DB_HEALTH_CHECK_MAX_RETRIES, 'DB_HEALTH_CHECK_MAX_RETRIES'),
+      pick(
+        options.maxRetries,
+        'healthCheck.maxRetries',
+        env.DB_HEALTH_CHECK_MAX_RETRIES,
+        'DB_HEALTH_CHECK_MAX_RETRIES',
+      ),
       3,
       0,
     ),
@@ -189,7 +194,10 @@ export function resolveDatabaseConfig(options: DatabaseOptions = {}, env: Env = 
     prepare: boolean(pick(options.prepare, 'prepare', env.DB_PREPARE, 'DB_PREPARE'), true),
     migrations: Object.freeze({
       auto: boolean(pick(mig.auto, 'migrations.auto', env.AUTO_MIGRATE, 'AUTO_MIGRATE'), false),
-      folder: string(pick(mig.folder, 'migrations.folder', env.DB_MIGRATIONS_FOLDER, 'DB_MIGRATIONS_FOLDER'), './drizzle'),
+      folder: string(
+        pick(mig.folder, 'migrations.folder', env.DB_MIGRATIONS_FOLDER, 'DB_MIGRATIONS_FOLDER'),
+        './drizzle',
+      ),
     }),
     pgliteDataDir: string(
       pick(options.pgliteDataDir, 'pgliteDataDir', env.PGLITE_DATA_DIR, 'PGLITE_DATA_DIR'),
@@ -231,7 +239,8 @@ export function resolveServerConfig(options: ServerOptions = {}, env: Env = curr
 
 /** REDIS_WRITE_URL / REDIS_URL and REDIS_READ_URL; both undefined means no Redis. */
 export function resolveRedisConfig(options: RedisOptions = {}, env: Env = currentEnv()): ResolvedRedisConfig {
-  const w = pick(options.writeUrl, 'redis.writeUrl', env.REDIS_WRITE_URL, 'REDIS_WRITE_URL') ??
+  const w =
+    pick(options.writeUrl, 'redis.writeUrl', env.REDIS_WRITE_URL, 'REDIS_WRITE_URL') ??
     pick(options.url, 'redis.url', env.REDIS_URL, 'REDIS_URL');
   const r = pick(options.readUrl, 'redis.readUrl', env.REDIS_READ_URL, 'REDIS_READ_URL');
   const writeUrl = w ? redisUrl(w.name, string(w, '')) : undefined;

@@ -1,10 +1,5 @@
 import type { Transaction } from '../transaction/types.js';
-import {
-  DatabaseManager,
-  type Database,
-  type DatabaseInstances,
-  type DatabaseManagerOptions,
-} from './manager.js';
+import { DatabaseManager, type Database, type DatabaseInstances, type DatabaseManagerOptions } from './manager.js';
 import type { DatabaseHealth } from './health.js';
 import type { Pool } from './pool.js';
 
@@ -37,7 +32,7 @@ export function setDatabaseManager(manager: DatabaseManager): void {
 export function initDatabase<TSchema extends Record<string, unknown> = Record<string, unknown>>(
   options?: DatabaseManagerOptions<TSchema>,
 ): Promise<DatabaseInstances<TSchema>> {
-  return defaultManager.init(options as DatabaseManagerOptions) as unknown as Promise<DatabaseInstances<TSchema>>;
+  return defaultManager.init(options) as unknown as Promise<DatabaseInstances<TSchema>>;
 }
 
 /**
@@ -61,8 +56,9 @@ export function getDatabaseHealth(): DatabaseHealth {
 }
 
 /** What `createDatabaseFromEnv()` returns. */
-export interface CreatedDatabase<TSchema extends Record<string, unknown> = Record<string, unknown>>
-  extends DatabaseInstances<TSchema> {
+export interface CreatedDatabase<
+  TSchema extends Record<string, unknown> = Record<string, unknown>,
+> extends DatabaseInstances<TSchema> {
   /** The manager that owns the connections. */
   manager: DatabaseManager<TSchema>;
   /** The underlying pools (primary and replicas). */

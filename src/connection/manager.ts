@@ -36,8 +36,9 @@ export interface DatabaseInstances<TSchema extends Record<string, unknown> = Rec
 }
 
 /** Options of a DatabaseManager: the settings of §1 plus the Drizzle schema. */
-export interface DatabaseManagerOptions<TSchema extends Record<string, unknown> = Record<string, unknown>>
-  extends DatabaseOptions {
+export interface DatabaseManagerOptions<
+  TSchema extends Record<string, unknown> = Record<string, unknown>,
+> extends DatabaseOptions {
   /** Your Drizzle schema (tables and relations); enables `db.query.*` on every instance. */
   schema?: TSchema;
   /** Milliseconds `close()` waits for running queries before dropping connections. Default 5000. */
@@ -59,9 +60,9 @@ type RelationalSchema = ConstructorParameters<typeof PostgresJsDatabase>[2];
  * await manager.close();
  * ```
  */
-export class DatabaseManager<TSchema extends Record<string, unknown> = Record<string, unknown>>
-  implements TransactionHost
-{
+export class DatabaseManager<
+  TSchema extends Record<string, unknown> = Record<string, unknown>,
+> implements TransactionHost {
   readonly #options: DatabaseManagerOptions<TSchema>;
   #state: State = 'idle';
   #initializing: Promise<DatabaseInstances<TSchema>> | undefined;
@@ -266,7 +267,7 @@ export class DatabaseManager<TSchema extends Record<string, unknown> = Record<st
   createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction {
     const client = new DrizzleClient(this.#monitor(execute, 'primary'), hooks);
     const session = new PostgresJsSession(client as never, this.#dialect, this.#schema);
-    return new PostgresJsTransaction(this.#dialect, session, this.#schema, nestedIndex) as unknown as Transaction;
+    return new PostgresJsTransaction(this.#dialect, session, this.#schema, nestedIndex);
   }
 
   /** @internal */
@@ -277,10 +278,7 @@ export class DatabaseManager<TSchema extends Record<string, unknown> = Record<st
   }
 
   #writeExecutor(primary: Pool, config: ResolvedDatabaseConfig): Executor {
-    const run = this.#monitor(
-      (text, params, mode) => primary.query(text, params, mode, config.prepare),
-      primary.role,
-    );
+    const run = this.#monitor((text, params, mode) => primary.query(text, params, mode, config.prepare), primary.role);
     return (text, params, mode) => {
       const tx = ambient.getStore()?.tx;
       if (tx) return tx.execute(text, params, mode);
@@ -416,7 +414,13 @@ function replicaFailure(err: unknown): boolean {
 function reportSlow(text: string, durationMs: number, role: 'primary' | 'replica' | 'embedded'): void {
   log.warn({ durationMs: Math.round(durationMs), role, sql: text }, 'slow query');
   if (dbEvents.has('query:slow')) {
-    dbEvents.emit('query:slow', { operation: 'query', durationMs, role, sql: text, txId: ambient.getStore()?.tx?.txId });
+    dbEvents.emit('query:slow', {
+      operation: 'query',
+      durationMs,
+      role,
+      sql: text,
+      txId: ambient.getStore()?.tx?.txId,
+    });
   }
 }
 

@@ -79,7 +79,7 @@ export class PostgresPool implements Pool {
   async #run(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
     try {
       const q = this.#sql.unsafe(text, params as Params, { prepare });
-      return (await (mode === 'array' ? q.values() : q)) as unknown as QueryResult;
+      return await (mode === 'array' ? q.values() : q);
     } finally {
       this.#gate.releaseShared();
     }
@@ -145,7 +145,7 @@ class PostgresConnection implements PooledConnection {
     const q = this.#reserved.unsafe(text, params as Params, { prepare });
     this.#inflight.add(q);
     try {
-      return (await (mode === 'array' ? q.values() : q)) as unknown as QueryResult;
+      return await (mode === 'array' ? q.values() : q);
     } finally {
       this.#inflight.delete(q);
     }

@@ -1,1 +1,8 @@
-export { ambient, type AmbientStore, type AmbientTransaction, type QueryResult, type ReadSession, type ResultMode } from './ambient.js';
+export {
+  ambient,
+  type AmbientStore,
+  type AmbientTransaction,
+  type QueryResult,
+  type ReadSession,
+  type ResultMode,
+} from './ambient.js';

@@ -17,13 +17,13 @@ export class DatabaseEventEmitter {
       set = new Set();
       this.#listeners.set(event, set);
     }
-    set.add(listener as DatabaseEventListener<never>);
+    set.add(listener);
     return () => this.off(event, listener);
   }
 
   /** Removes a listener added with `on` or `once`. */
   off<E extends DatabaseEventName>(event: E, listener: DatabaseEventListener<E>): void {
-    this.#listeners.get(event)?.delete(listener as DatabaseEventListener<never>);
+    this.#listeners.get(event)?.delete(listener);
   }
 
   /** Adds a listener that runs at most once. */

@@ -11,7 +11,12 @@ export interface DatabaseEvents {
   'query:slow': QueryEventPayload;
   'query:error': QueryEventPayload & { code: string; sqlState?: string | undefined };
   'query:n+1': { shape: string; count: number; txId?: string | undefined; route?: string | undefined };
-  'transaction:start': { txId: string; name?: string | undefined; isolationLevel?: string | undefined; readOnly: boolean };
+  'transaction:start': {
+    txId: string;
+    name?: string | undefined;
+    isolationLevel?: string | undefined;
+    readOnly: boolean;
+  };
   'transaction:commit': { txId: string; name?: string | undefined; durationMs: number };
   'transaction:rollback': {
     txId: string;

@@ -1,6 +1,6 @@
 import { DrizzleQueryError } from 'drizzle-orm';
 import { ambient, type AmbientStore } from '../context/index.js';
-import { DrizzleClient } from '../connection/drizzle-client.js';
+import type { DrizzleClient } from '../connection/drizzle-client.js';
 import type { Pool } from '../connection/pool.js';
 import { delay, withTimeout } from '../connection/timeout.js';
 import {
@@ -152,8 +152,10 @@ async function runNew<T>(
     if (scope.state !== 'active') throw scope.closedError();
     scope.state = 'ending';
     try {
-      await withTimeout(connection.query('commit', [], 'array', false), END_TIMEOUT_MS, () =>
-        new TransactionError('COMMIT did not answer in time'),
+      await withTimeout(
+        connection.query('commit', [], 'array', false),
+        END_TIMEOUT_MS,
+        () => new TransactionError('COMMIT did not answer in time'),
       );
     } catch (err) {
       await connection.destroy();
@@ -179,8 +181,10 @@ async function runNew<T>(
 
 async function rollback(connection: TransactionScope['connection']): Promise<void> {
   try {
-    await withTimeout(connection.query('rollback', [], 'array', false), END_TIMEOUT_MS, () =>
-      new TransactionError('ROLLBACK did not answer in time'),
+    await withTimeout(
+      connection.query('rollback', [], 'array', false),
+      END_TIMEOUT_MS,
+      () => new TransactionError('ROLLBACK did not answer in time'),
     );
     connection.release();
   } catch (err) {

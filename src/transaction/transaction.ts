@@ -30,8 +30,7 @@ export function transaction<T, TSchema extends Record<string, unknown> = Record<
 
 /** The transaction running in this async context, or undefined. */
 export function getTransaction<TSchema extends Record<string, unknown> = Record<string, unknown>>():
-  | Transaction<TSchema>
-  | undefined {
+  Transaction<TSchema> | undefined {
   const frame = currentFrame();
   return frame && frame.scope.state === 'active' ? (frame.handle as unknown as Transaction<TSchema>) : undefined;
 }
