@@ -47,3 +47,28 @@ export type {
 } from '../config/index.js';
 export { toDatabaseError } from '../errors/index.js';
 export { httpStatusOf } from '../http/index.js';
+export {
+  clearRepositoryCache,
+  configureRepositories,
+  escapeLike,
+  getRepository,
+  Repository,
+  type BulkOptions,
+  type ColumnName,
+  type CursorPage,
+  type DeleteOptions,
+  type Filter,
+  type FilterOperators,
+  type FindManyOptions,
+  type FindPageOptions,
+  type IdOf,
+  type NewRowOf,
+  type OrderBy,
+  type Page,
+  type ReadOptions,
+  type RepositoryOptions,
+  type RepositorySettings,
+  type RowOf,
+  type UpsertOptions,
+  type Where,
+} from '../repository/index.js';
