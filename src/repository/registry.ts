@@ -32,9 +32,9 @@ export function getRepository<TTable extends PgTable, R extends Repository<TTabl
   const key = RepositoryClass ?? Repository;
   let repository = byClass.get(key);
   if (!repository) {
-    repository = (RepositoryClass
+    repository = RepositoryClass
       ? new RepositoryClass(table)
-      : new Repository(table)) as unknown as Repository<PgTable>;
+      : new Repository(table);
     byClass.set(key, repository);
   }
   return repository as unknown as R;

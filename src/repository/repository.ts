@@ -109,7 +109,7 @@ export class Repository<TTable extends PgTable> {
    * const user = await userRepo.findById(1);
    * ```
    */
-  findById(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | undefined> {
+  async findById(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | undefined> {
     const s = this.#bound();
     if (options?.withDeleted && this.#info.deletedAt) {
       return this.findOne(eq(this.#info.requireId('findById'), id), options);
@@ -117,7 +117,7 @@ export class Repository<TTable extends PgTable> {
     const statement = s.findById();
     return monitored(s.monitor, 'findById', this.#info.name, this.#readRole(s), async () => {
       const rows = (await statement.execute({ id })) as Rows;
-      return rows[0] as RowOf<TTable> | undefined;
+      return rows[0];
     });
   }
 
@@ -150,7 +150,7 @@ export class Repository<TTable extends PgTable> {
    * const adults = await userRepo.findMany({ where: { age: { gte: 18 } }, orderBy: '-createdAt', limit: 50 });
    * ```
    */
-  findMany(options: FindManyOptions<TTable> = {}): Promise<RowOf<TTable>[]> {
+  async findMany(options: FindManyOptions<TTable> = {}): Promise<RowOf<TTable>[]> {
     return this.#select('findMany', options);
   }
 
@@ -172,7 +172,7 @@ export class Repository<TTable extends PgTable> {
     const where = this.#where(options.where, options, s);
     let query = s.read
       .select()
-      .from(this.table as PgTable)
+      .from(this.table)
       .where(extra ? (where ? and(where, extra) : extra) : where)
       .$dynamic();
     const orderBy = order ?? orderExpressions(parseSort(this.#info, options.orderBy));
@@ -197,7 +197,7 @@ export class Repository<TTable extends PgTable> {
    */
   findPage(options: FindPageOptions<TTable> & { cursor: string | null }): Promise<CursorPage<RowOf<TTable>>>;
   findPage(options?: FindPageOptions<TTable>): Promise<Page<RowOf<TTable>>>;
-  findPage(options: FindPageOptions<TTable> = {}): Promise<Page<RowOf<TTable>> | CursorPage<RowOf<TTable>>> {
+  async findPage(options: FindPageOptions<TTable> = {}): Promise<Page<RowOf<TTable>> | CursorPage<RowOf<TTable>>> {
     const size = checkCount(
       this.#info,
       'size',
@@ -222,7 +222,7 @@ export class Repository<TTable extends PgTable> {
     });
   }
 
-  #keysetPage(options: FindPageOptions<TTable>, size: number): Promise<CursorPage<RowOf<TTable>>> {
+  async #keysetPage(options: FindPageOptions<TTable>, size: number): Promise<CursorPage<RowOf<TTable>>> {
     const s = this.#bound();
     const sort = keysetSort(this.#info, parseSort(this.#info, options.sort ?? 'id'));
     const after = options.cursor
@@ -233,7 +233,7 @@ export class Repository<TTable extends PgTable> {
       const rows = (await query) as RowOf<TTable>[];
       const hasMore = rows.length > size;
       const data = hasMore ? rows.slice(0, size) : rows;
-      const last = data[data.length - 1] as Record<string, unknown> | undefined;
+      const last = data[data.length - 1];
       return { data, meta: { size, hasMore, nextCursor: hasMore && last ? encodeCursor(sort, last) : null } };
     });
   }
@@ -261,18 +261,18 @@ export class Repository<TTable extends PgTable> {
    * const active = await userRepo.count({ status: 'active' });
    * ```
    */
-  count(where?: Where<TTable>, options?: ReadOptions): Promise<number> {
+  async count(where?: Where<TTable>, options?: ReadOptions): Promise<number> {
     const s = this.#bound();
     const query = this.#countQuery(s, where, options);
     return monitored(s.monitor, 'count', this.#info.name, this.#readRole(s), () => query);
   }
 
   /** True when a row matches `where`. */
-  exists(where: Where<TTable>, options?: ReadOptions): Promise<boolean> {
+  async exists(where: Where<TTable>, options?: ReadOptions): Promise<boolean> {
     const s = this.#bound();
     const query = s.read
       .select({ one: sql<number>`1` })
-      .from(this.table as PgTable)
+      .from(this.table)
       .where(this.#where(where, options, s))
       .limit(1);
     return monitored(s.monitor, 'exists', this.#info.name, this.#readRole(s), async () => (await query).length > 0);
@@ -286,11 +286,11 @@ export class Repository<TTable extends PgTable> {
    * const user = await userRepo.save({ email: 'a@b.c', name: 'Ada' });
    * ```
    */
-  save(data: NewRowOf<TTable>): Promise<RowOf<TTable>> {
+  async save(data: NewRowOf<TTable>): Promise<RowOf<TTable>> {
     const s = this.#bound();
     const keys = writeKeys(this.#info, data, 'save');
     const statement = s.insert(keys);
-    const values = placeholderValues(keys, data as Record<string, unknown>);
+    const values = placeholderValues(keys, data);
     return monitored(s.monitor, 'save', this.#info.name, s.writeRole, async () => {
       const rows = (await statement.execute(values)) as Rows;
       return rows[0] as RowOf<TTable>;
@@ -298,14 +298,14 @@ export class Repository<TTable extends PgTable> {
   }
 
   /** Same as {@link Repository.save}. */
-  create(data: NewRowOf<TTable>): Promise<RowOf<TTable>> {
+  async create(data: NewRowOf<TTable>): Promise<RowOf<TTable>> {
     return this.save(data);
   }
 
   /** Inserts several rows in one statement and returns them; an empty list returns an empty list. */
-  saveMany(data: readonly NewRowOf<TTable>[]): Promise<RowOf<TTable>[]> {
+  async saveMany(data: readonly NewRowOf<TTable>[]): Promise<RowOf<TTable>[]> {
     if (!Array.isArray(data)) throw new InvalidQueryError(`saveMany() on ${this.#info.name} takes an array`);
-    if (data.length === 0) return Promise.resolve([]);
+    if (data.length === 0) return [];
     for (const row of data) writeKeys(this.#info, row, 'saveMany');
     const s = this.#bound();
     const query = s.write
@@ -324,7 +324,7 @@ export class Repository<TTable extends PgTable> {
    * const user = await userRepo.update(1, { name: 'Grace' });
    * ```
    */
-  update(id: IdOf<TTable>, data: Partial<NewRowOf<TTable>>): Promise<RowOf<TTable> | undefined> {
+  async update(id: IdOf<TTable>, data: Partial<NewRowOf<TTable>>): Promise<RowOf<TTable> | undefined> {
     const s = this.#bound();
     const record = data as Record<string, unknown>;
     let keys = writeKeys(this.#info, data, 'update');
@@ -340,14 +340,14 @@ export class Repository<TTable extends PgTable> {
     return monitored(s.monitor, 'update', this.#info.name, s.writeRole, async () => {
       const rows = (await statement.execute(values)) as Rows;
       if (rows.length === 0 && checkVersion) await this.#staleOrMissing(s, id, record.version);
-      return rows[0] as RowOf<TTable> | undefined;
+      return rows[0];
     });
   }
 
   async #staleOrMissing(s: Statements, id: unknown, expected: unknown): Promise<void> {
     const rows = (await s.write
       .select({ version: this.#info.version! })
-      .from(this.table as PgTable)
+      .from(this.table)
       .where(and(eq(this.#info.id!, id), s.alive()))) as { version: unknown }[];
     const row = rows[0];
     if (row) {
@@ -365,7 +365,11 @@ export class Repository<TTable extends PgTable> {
    * await userRepo.updateWhere({ status: 'trial', createdAt: { lt: cutoff } }, { status: 'expired' });
    * ```
    */
-  updateWhere(where: Where<TTable>, data: Partial<NewRowOf<TTable>>, options?: BulkOptions): Promise<RowOf<TTable>[]> {
+  async updateWhere(
+    where: Where<TTable>,
+    data: Partial<NewRowOf<TTable>>,
+    options?: BulkOptions,
+  ): Promise<RowOf<TTable>[]> {
     const s = this.#bound();
     const condition = this.#bulkWhere('updateWhere', where, options, s);
     const keys = writeKeys(this.#info, data, 'updateWhere');
@@ -406,12 +410,12 @@ export class Repository<TTable extends PgTable> {
    * Deletes the row with this id and returns it, or undefined. On a soft-delete table it sets `deletedAt`
    * instead, unless `{ hard: true }`.
    */
-  delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | undefined> {
+  async delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | undefined> {
     const s = this.#bound();
     const statement = this.#info.deletedAt && !options?.hard ? s.softDeleteById() : s.deleteById();
     return monitored(s.monitor, 'delete', this.#info.name, s.writeRole, async () => {
       const rows = (await statement.execute({ id })) as Rows;
-      return rows[0] as RowOf<TTable> | undefined;
+      return rows[0];
     });
   }
 
@@ -424,7 +428,7 @@ export class Repository<TTable extends PgTable> {
    * await sessionRepo.deleteWhere({ expiresAt: { lt: new Date() } });
    * ```
    */
-  deleteWhere(where: Where<TTable>, options?: BulkOptions & DeleteOptions): Promise<RowOf<TTable>[]> {
+  async deleteWhere(where: Where<TTable>, options?: BulkOptions & DeleteOptions): Promise<RowOf<TTable>[]> {
     const s = this.#bound();
     const deletedAt = this.#info.deletedAt;
     const condition = this.#bulkWhere('deleteWhere', where, options, deletedAt && !options?.hard ? s : undefined);
@@ -458,7 +462,7 @@ export class Repository<TTable extends PgTable> {
    * const user = await userRepo.upsert({ email: 'a@b.c', name: 'Ada' }, { target: 'email' });
    * ```
    */
-  upsert(data: NewRowOf<TTable>, options: UpsertOptions<TTable> = {}): Promise<RowOf<TTable>> {
+  async upsert(data: NewRowOf<TTable>, options: UpsertOptions<TTable> = {}): Promise<RowOf<TTable>> {
     const s = this.#bound();
     const keys = writeKeys(this.#info, data, 'upsert');
     const targetKeys =
