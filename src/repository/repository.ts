@@ -53,10 +53,13 @@ export class Repository<TTable extends PgTable> {
   /** The table this repository works on. */
   readonly table: TTable;
   readonly #info: TableInfo;
+  /** The same table, typed loosely for the query builders. */
+  readonly #table: PgTable;
   readonly #statements = new WeakMap<Database, Statements>();
 
   constructor(table: TTable, options: RepositoryOptions = {}) {
     this.table = table;
+    this.#table = table;
     this.#info = new TableInfo(table, options);
   }
 
@@ -172,7 +175,7 @@ export class Repository<TTable extends PgTable> {
     const where = this.#where(options.where, options, s);
     let query = s.read
       .select()
-      .from(this.table)
+      .from(this.#table)
       .where(extra ? (where ? and(where, extra) : extra) : where)
       .$dynamic();
     const orderBy = order ?? orderExpressions(parseSort(this.#info, options.orderBy));
@@ -248,7 +251,7 @@ export class Repository<TTable extends PgTable> {
     const condition = this.#where(where, options, s);
     return s.read
       .select({ count: sql<string>`count(*)` })
-      .from(this.table as PgTable)
+      .from(this.#table)
       .where(condition)
       .then((rows) => Number(rows[0]?.count ?? 0));
   }
@@ -272,7 +275,7 @@ export class Repository<TTable extends PgTable> {
     const s = this.#bound();
     const query = s.read
       .select({ one: sql<number>`1` })
-      .from(this.table)
+      .from(this.#table)
       .where(this.#where(where, options, s))
       .limit(1);
     return monitored(s.monitor, 'exists', this.#info.name, this.#readRole(s), async () => (await query).length > 0);
@@ -309,7 +312,7 @@ export class Repository<TTable extends PgTable> {
     for (const row of data) writeKeys(this.#info, row, 'saveMany');
     const s = this.#bound();
     const query = s.write
-      .insert(this.table as PgTable)
+      .insert(this.#table)
       .values(data as never[])
       .returning();
     return monitored(s.monitor, 'saveMany', this.#info.name, s.writeRole, () => query as Promise<RowOf<TTable>[]>);
@@ -347,7 +350,7 @@ export class Repository<TTable extends PgTable> {
   async #staleOrMissing(s: Statements, id: unknown, expected: unknown): Promise<void> {
     const rows = (await s.write
       .select({ version: this.#info.version! })
-      .from(this.table)
+      .from(this.#table)
       .where(and(eq(this.#info.id!, id), s.alive()))) as { version: unknown }[];
     const row = rows[0];
     if (row) {
@@ -381,7 +384,7 @@ export class Repository<TTable extends PgTable> {
       throw new InvalidQueryError(`updateWhere() on ${this.#info.name} needs at least one column to set`);
     }
     const query = s.write
-      .update(this.table as PgTable)
+      .update(this.#table)
       .set(set as never)
       .where(condition)
       .returning();
@@ -435,12 +438,12 @@ export class Repository<TTable extends PgTable> {
     const query =
       deletedAt && !options?.hard
         ? s.write
-            .update(this.table as PgTable)
+            .update(this.#table)
             .set(s.touch({ [columnKey(this.#info, deletedAt)]: sql`now()` }) as never)
             .where(condition)
             .returning()
         : s.write
-            .delete(this.table as PgTable)
+            .delete(this.#table)
             .where(condition)
             .returning();
     return monitored(
@@ -481,7 +484,7 @@ export class Repository<TTable extends PgTable> {
     s.touch(set);
     if (Object.keys(set).length === 0) set[targetKeys[0]!] = sql`excluded.${sql.identifier(target[0]!.name)}`;
     const query = s.write
-      .insert(this.table as PgTable)
+      .insert(this.#table)
       .values(data as never)
       .onConflictDoUpdate({ target, set: set as never })
       .returning();
