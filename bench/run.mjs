@@ -4,6 +4,7 @@
 // BENCH_SECONDS (per cell and contender, default 1), BENCH_ROUNDS (median of, default 3), BENCH_POOL (default 10),
 // BENCH_ONLY (comma-separated workloads, e.g. findById,tx3).
 import { randomBytes } from 'node:crypto';
+import { URL } from 'node:url';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { count, eq, gt } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
