@@ -26,10 +26,15 @@ const MAX_LIST = 10_000;
 
 /** True for a Drizzle SQL expression or anything that turns into one (a column, a subquery…). */
 export function isSqlWhere(where: unknown): where is SQL | SQLWrapper {
-  return (
-    is(where, SQL) ||
-    (typeof where === 'object' && where !== null && typeof (where as { getSQL?: unknown }).getSQL === 'function')
-  );
+  if (typeof where !== 'object' || where === null || isPlainObject(where)) return false;
+  return is(where, SQL) || typeof (where as { getSQL?: unknown }).getSQL === 'function';
+}
+
+/** An object literal (or a null-prototype object): what a filter object is. @internal */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /** True when `where` is absent or a filter object without keys. */
@@ -53,7 +58,7 @@ export function escapeLike(value: string): string {
 export function buildWhere(info: TableInfo, where: unknown): SQL | undefined {
   if (where === undefined || where === null) return undefined;
   if (isSqlWhere(where)) return is(where, SQL) ? where : where.getSQL();
-  if (typeof where !== 'object' || Array.isArray(where)) {
+  if (!isPlainObject(where)) {
     throw new InvalidQueryError(`where on ${info.name} must be a filter object or a Drizzle SQL condition`);
   }
   const parts: SQL[] = [];
@@ -63,7 +68,7 @@ export function buildWhere(info: TableInfo, where: unknown): SQL | undefined {
     const value: unknown = (where as Record<string, unknown>)[key];
     if (value === null) {
       parts.push(isNull(column));
-    } else if (isOperatorObject(value)) {
+    } else if (isPlainObject(value)) {
       const ops = Object.keys(value);
       if (ops.length === 0) throw new InvalidQueryError(`Empty operator object for column ${key} on ${info.name}`);
       for (const op of ops) parts.push(condition(info, key, column, op, (value as Record<string, unknown>)[op]));
@@ -73,13 +78,6 @@ export function buildWhere(info: TableInfo, where: unknown): SQL | undefined {
   }
   if (parts.length === 0) return undefined;
   return parts.length === 1 ? parts[0] : and(...parts);
-}
-
-function isOperatorObject(value: unknown): value is object {
-  if (typeof value !== 'object' || value === null || value instanceof Date) return false;
-  if (Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function condition(info: TableInfo, key: string, column: PgColumn, op: string, value: unknown): SQL {

@@ -1,7 +1,7 @@
-import { asc, desc, is, SQL } from 'drizzle-orm';
+import { asc, desc, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { InvalidQueryError } from '../errors/index.js';
-import { quoteKey } from './filter.js';
+import { isPlainObject, quoteKey } from './filter.js';
 import type { TableInfo } from './table-info.js';
 
 /** One sort key, resolved to a column of the table. @internal */
@@ -25,7 +25,7 @@ export function parseSort(info: TableInfo, orderBy: unknown): SortKey[] {
       return sortKey(info, entry);
     });
   }
-  if (typeof orderBy === 'object' && !is(orderBy, SQL)) {
+  if (isPlainObject(orderBy)) {
     return Object.keys(orderBy).map((key) => {
       const direction: unknown = (orderBy as Record<string, unknown>)[key];
       if (direction !== 'asc' && direction !== 'desc') {

@@ -32,9 +32,7 @@ export function getRepository<TTable extends PgTable, R extends Repository<TTabl
   const key = RepositoryClass ?? Repository;
   let repository = byClass.get(key);
   if (!repository) {
-    repository = RepositoryClass
-      ? new RepositoryClass(table)
-      : new Repository(table);
+    repository = RepositoryClass ? new RepositoryClass(table) : new Repository(table);
     byClass.set(key, repository);
   }
   return repository as unknown as R;

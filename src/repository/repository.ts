@@ -442,10 +442,7 @@ export class Repository<TTable extends PgTable> {
             .set(s.touch({ [columnKey(this.#info, deletedAt)]: sql`now()` }) as never)
             .where(condition)
             .returning()
-        : s.write
-            .delete(this.#table)
-            .where(condition)
-            .returning();
+        : s.write.delete(this.#table).where(condition).returning();
     return monitored(
       s.monitor,
       'deleteWhere',
