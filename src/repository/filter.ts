@@ -44,7 +44,14 @@ export function isEmptyFilter(where: unknown): boolean {
   return typeof where === 'object' && Object.keys(where).length === 0;
 }
 
-/** Escapes `\`, `%` and `_` so that a LIKE pattern matches them literally. */
+/**
+ * Escapes `\`, `%` and `_` so that a LIKE pattern matches them literally (filter objects do this themselves).
+ *
+ * @example
+ * ```ts
+ * db.select().from(users).where(like(users.name, `${escapeLike(prefix)}%`));
+ * ```
+ */
 export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import {
   clearRepositoryCache,
   closeDatabase,
@@ -284,5 +284,24 @@ describe('after the database is closed and opened again', () => {
     await closeDatabase();
     await initDatabase({ url: t.url, applicationName: t.appName, healthCheck: { enabled: false } });
     expect(await repo.findById(a.id)).toEqual(a);
+  });
+});
+
+describe('types', () => {
+  it('infers rows from the table and rejects unknown columns at compile time', () => {
+    type User = typeof users.$inferSelect;
+    expectTypeOf(userRepo().findById).parameter(0).toEqualTypeOf<number>();
+    expectTypeOf(userRepo().findById).returns.resolves.toEqualTypeOf<User | undefined>();
+    expectTypeOf(userRepo().findMany).returns.resolves.toEqualTypeOf<User[]>();
+    expectTypeOf(getRepository(posts, PostRepository).findWithAuthor).toBeFunction();
+    const check = () => {
+      // @ts-expect-error: not a column
+      void userRepo().findMany({ where: { emial: 'x' } });
+      // @ts-expect-error: not a column
+      void userRepo().findMany({ orderBy: '-emial' });
+      // @ts-expect-error: wrong value type
+      void userRepo().findMany({ where: { age: { gt: 'old' } } });
+    };
+    expect(typeof check).toBe('function');
   });
 });
