@@ -1,4 +1,4 @@
-import type { Query, TablesRelationalConfig } from 'drizzle-orm';
+import type { TablesRelationalConfig } from 'drizzle-orm';
 import type { PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { PostgresJsPreparedQuery, PostgresJsSession } from 'drizzle-orm/postgres-js';
@@ -42,7 +42,7 @@ Object.defineProperty(TypedErrorSession.prototype, 'prepareQuery', {
     this: AnySession,
     ...[query, fields, name, isResponseInArrayMode, customResultMapper, queryMetadata, cacheConfig]: PrepareArgs
   ) {
-    const q = query as Query;
+    const q = query;
     return new TypedErrorPreparedQuery(
       this.client,
       q.sql,

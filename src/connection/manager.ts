@@ -258,7 +258,7 @@ export class DatabaseManager<
           propagation: ambient.getStore()?.tx ? 'nested' : 'required',
         }),
     });
-    const session = new TypedErrorSession(client as never, this.#dialect, this.#schema as never);
+    const session = new TypedErrorSession(client as never, this.#dialect, this.#schema);
     const db = new PostgresJsDatabase(this.#dialect, session, this.#schema) as unknown as Database<TSchema>;
     (db as unknown as { $client: unknown }).$client = client;
     return db;
@@ -267,7 +267,7 @@ export class DatabaseManager<
   /** @internal */
   createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction {
     const client = new DrizzleClient(this.#monitor(execute, 'primary'), hooks);
-    const session = new TypedErrorSession(client as never, this.#dialect, this.#schema as never);
+    const session = new TypedErrorSession(client as never, this.#dialect, this.#schema);
     return new PostgresJsTransaction(this.#dialect, session as never, this.#schema, nestedIndex);
   }
 

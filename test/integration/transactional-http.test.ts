@@ -217,7 +217,7 @@ describe('ambient context isolation', () => {
       return c.text('ok');
     });
     const responses = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => a.request(i % 2 ? '/tx' : '/plain', { method: 'POST' })),
+      Array.from({ length: 200 }, async (_, i) => a.request(i % 2 ? '/tx' : '/plain', { method: 'POST' })),
     );
     expect(responses.every((r) => r.status === 200)).toBe(true);
     expect(txRecords).toHaveLength(100);
