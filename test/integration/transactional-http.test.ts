@@ -4,7 +4,7 @@ import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { closeDatabase, getDatabase, initDatabase, Transactional } from '@spfn/core/db';
+import { closeDatabase, dbEvents, getDatabase, initDatabase, Transactional } from '@spfn/core/db';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
 
 const rows = pgTable('rows', { name: text('name').primaryKey(), n: integer('n').notNull().default(0) });
@@ -120,6 +120,22 @@ describe('Transactional()', () => {
     expect(plain.status).toBe(409);
     expect(((await plain.json()) as { error: { code: string } }).error.code).toBe('UNIQUE_VIOLATION');
     expect(await names()).toEqual([]);
+  });
+
+  it('a slow transaction is logged and emitted with txId, route and duration', async () => {
+    const a = new Hono();
+    a.get('/slow/:id', Transactional({ slowThreshold: 50 }), async (c) => {
+      await getDatabase().execute(sql`select pg_sleep(0.08)`);
+      return c.text('done');
+    });
+    const slow: { txId: string; route?: string | undefined; durationMs: number }[] = [];
+    const off = dbEvents.on('transaction:slow', (e) => slow.push(e));
+    expect((await a.request('/slow/1')).status).toBe(200);
+    off();
+    expect(slow).toHaveLength(1);
+    expect(slow[0]!.route).toBe('GET /slow/:id');
+    expect(slow[0]!.txId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(slow[0]!.durationMs).toBeGreaterThanOrEqual(50);
   });
 
   it('a statement running at the deadline is cancelled', async () => {
