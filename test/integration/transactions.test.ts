@@ -233,6 +233,39 @@ describe('transaction()', () => {
   });
 });
 
+describe('timeouts', () => {
+  it('the timer cancels a statement that started late, before its own statement_timeout would', async () => {
+    // statement_timeout is set to the whole timeout at BEGIN, so a statement started at 250 ms would run until
+    // 550 ms on the server alone; the transaction timer must cut it at 300 ms.
+    const started = performance.now();
+    const err = await transaction(
+      async () => {
+        await new Promise((r) => setTimeout(r, 250));
+        await getDatabase().execute(sql`select pg_sleep(3)`);
+      },
+      { timeout: 300 },
+    ).catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    expect(err).toBeInstanceOf(TransactionTimeoutError);
+    expect((err as TransactionTimeoutError).timeoutMs).toBe(300);
+    expect(elapsed).toBeLessThan(540);
+    const running =
+      await t.sql`select 1 from pg_stat_activity where application_name = ${t.appName} and state <> 'idle'`;
+    expect(running).toHaveLength(0);
+  });
+
+  it('timeout 0 disables the deadline', async () => {
+    await transaction(
+      async () => {
+        await new Promise((r) => setTimeout(r, 150));
+        await getDatabase().insert(items).values({ name: 'no-deadline' });
+      },
+      { timeout: 0 },
+    );
+    expect(await names()).toEqual(['no-deadline']);
+  });
+});
+
 describe('onCommit / onRollback', () => {
   it('onCommit runs only after commit; onRollback only after rollback; a throwing hook does not undo a commit', async () => {
     const calls: string[] = [];
