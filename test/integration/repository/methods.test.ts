@@ -290,10 +290,11 @@ describe('after the database is closed and opened again', () => {
 describe('types', () => {
   it('infers rows from the table and rejects unknown columns at compile time', () => {
     type User = typeof users.$inferSelect;
-    expectTypeOf(userRepo().findById).parameter(0).toEqualTypeOf<number>();
-    expectTypeOf(userRepo().findById).returns.resolves.toEqualTypeOf<User | undefined>();
-    expectTypeOf(userRepo().findMany).returns.resolves.toEqualTypeOf<User[]>();
-    expectTypeOf(getRepository(posts, PostRepository).findWithAuthor).toBeFunction();
+    type UserRepository = Repository<typeof users>;
+    expectTypeOf<Parameters<UserRepository['findById']>[0]>().toEqualTypeOf<number>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findById']>>>().toEqualTypeOf<User | undefined>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findMany']>>>().toEqualTypeOf<User[]>();
+    expectTypeOf(getRepository(posts, PostRepository)).toEqualTypeOf<PostRepository>();
     const check = () => {
       // @ts-expect-error: not a column
       void userRepo().findMany({ where: { emial: 'x' } });
