@@ -1,5 +1,5 @@
 import { getTableColumns, getTableName } from 'drizzle-orm';
-import { getTableConfig, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { InvalidQueryError } from '../errors/index.js';
 import type { RepositoryOptions } from './types.js';
 
@@ -10,18 +10,14 @@ import type { RepositoryOptions } from './types.js';
  */
 export class TableInfo {
   readonly name: string;
-  readonly qualifiedName: string;
   readonly #columns: Map<string, PgColumn>;
   readonly id: PgColumn | undefined;
   readonly updatedAt: PgColumn | undefined;
   readonly deletedAt: PgColumn | undefined;
   readonly version: PgColumn | undefined;
-  readonly primaryKey: readonly PgColumn[];
 
   constructor(table: PgTable, options: RepositoryOptions = {}) {
     this.name = getTableName(table);
-    const schema = getTableConfig(table).schema;
-    this.qualifiedName = schema ? `${schema}.${this.name}` : this.name;
     this.#columns = new Map(Object.entries(getTableColumns(table)));
     this.id = this.#columns.get('id');
     this.updatedAt = this.#columns.get('updatedAt');
@@ -35,9 +31,6 @@ export class TableInfo {
     }
     this.deletedAt = options.softDelete === false ? undefined : deletedAt;
     this.version = options.optimisticLock === false ? undefined : version;
-    const primary = [...this.#columns.values()].filter((c) => c.primary);
-    const composite = getTableConfig(table).primaryKeys[0]?.columns;
-    this.primaryKey = primary.length > 0 ? primary : (composite ?? (this.id ? [this.id] : []));
   }
 
   /** The column with this property name, or undefined. */
