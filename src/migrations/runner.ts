@@ -65,8 +65,8 @@ export async function runMigrations(options: RunMigrationsOptions = {}): Promise
       // A reporting callback must not break a migration.
     }
   };
-  const files = readMigrations(folder);
   const primary = manager.pools.primary;
+  const files = readMigrations(folder);
   const conn = await primary.reserve();
   const key = lockKey(table);
   let locked = false;

@@ -35,10 +35,11 @@ export interface MigrationStatus {
  */
 export async function getMigrationStatus(options: MigrationTargetOptions = {}): Promise<MigrationStatus> {
   const { manager, folder, table } = resolveTarget(options);
+  const primary = manager.pools.primary;
   const files = readMigrations(folder);
   let applied: AppliedMigration[];
   try {
-    applied = await readApplied(manager.pools.primary, table, files);
+    applied = await readApplied(primary, table, files);
   } catch (err) {
     const mapped = toDatabaseError(err);
     throw new MigrationError(`Could not read the migrations table: ${mapped.message}`, {
