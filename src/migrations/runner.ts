@@ -110,14 +110,17 @@ export async function runMigrations(options: RunMigrationsOptions = {}): Promise
           clean = false;
         });
         const mapped = toDatabaseError(err);
-        throw new MigrationError(`Migration ${migration.name} failed and was rolled back: ${mapped.message}`, {
-          cause: mapped,
-          sqlState: mapped.sqlState,
-          table: mapped.table,
-          column: mapped.column,
-          constraint: mapped.constraint,
-          migration: migration.name,
-        });
+        throw new MigrationError(
+          `Migration ${migration.name} failed and was rolled back: ${describe(err, mapped.message)}`,
+          {
+            cause: mapped,
+            sqlState: mapped.sqlState,
+            table: mapped.table,
+            column: mapped.column,
+            constraint: mapped.constraint,
+            migration: migration.name,
+          },
+        );
       }
       const durationMs = performance.now() - t0;
       done.push({ name: migration.name, hash: migration.hash, durationMs });
@@ -173,4 +176,16 @@ async function lock(conn: PooledConnection, key: string, timeoutMs: number): Pro
     // If this fails the connection is broken; the caller's unlock fails too and closes it.
     await conn.script('reset lock_timeout').catch(() => undefined);
   }
+}
+
+/**
+ * The server's own words for a failed migration statement ("syntax error at or near …"): the SQL is the
+ * developer's migration file, not user data, and the generic mapped message would hide what to fix.
+ */
+function describe(err: unknown, fallback: string): string {
+  const server = findServerError(err) as { code: string; message?: unknown } | undefined;
+  if (server && typeof server.message === 'string' && server.message.length > 0) {
+    return `${server.message} (SQLSTATE ${server.code})`;
+  }
+  return fallback;
 }

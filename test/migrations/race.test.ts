@@ -94,7 +94,7 @@ function start(folder: string): Child {
   const lines: Line[] = [];
   let buffer = '';
   let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     buffer += chunk;
     let nl;
     while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -103,7 +103,7 @@ function start(folder: string): Child {
       if (line.startsWith('{')) lines.push(JSON.parse(line) as Line);
     }
   });
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   );

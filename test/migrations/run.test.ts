@@ -138,7 +138,7 @@ describe('runMigrations / getMigrationStatus', () => {
     const err = await runMigrations({ manager, migrationsFolder: folder, ...table }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationError);
     expect(err).toMatchObject({ code: 'MIGRATION_ERROR', migration: '0001_broken', sqlState: '42P01' });
-    expect((err as Error).message).toContain('0001_broken');
+    expect((err as Error).message).toMatch(/0001_broken .*relation "no_such" does not exist/);
     const [half] =
       await tdb.sql`select to_regclass('fail_half') is null as absent, to_regclass('fail_ok') is not null as ok`;
     expect(half).toEqual({ absent: true, ok: true });

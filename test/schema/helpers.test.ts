@@ -153,9 +153,10 @@ describe('foreign keys', () => {
     const db = manager.getDatabase();
     const before = await db.select({ n: sql<number>`count(*)::int` }).from(posts);
     // @ts-expect-error authorId is required by the type as well
+    const orphan: typeof posts.$inferInsert = { title: 'orphan' };
     const err = await db
       .insert(posts)
-      .values({ title: 'orphan' })
+      .values(orphan)
       .then(
         () => undefined,
         (e: unknown) => toDatabaseError(e),

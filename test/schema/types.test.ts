@@ -2,7 +2,8 @@ import { pgTable, text, uuid, integer, bigint } from 'drizzle-orm/pg-core';
 import type { Config } from 'drizzle-kit';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { foreignKey, getDrizzleConfig, id, optionalForeignKey, timestamps, type ReferencedId } from '@spfn/core/db';
-import { comments, posts, users } from './fixture-schema.js';
+import type { comments } from './fixture-schema.js';
+import { posts, users } from './fixture-schema.js';
 
 describe('schema helper types', () => {
   it('id() is a number primary key that inserts may omit', () => {
