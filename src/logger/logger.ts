@@ -94,7 +94,14 @@ class SpfnLogger implements Logger {
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const level = options.level ?? resolveLogLevel();
   const format = options.format ?? (isProductionEnv() ? 'json' : 'pretty');
-  const pinoOptions: LoggerOptions = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  const pinoOptions: LoggerOptions = {
+    level,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Errors reach pino already redacted as plain objects (redactValue); pino's own serializer would rename them
+    // `Object` and fold the cause chain into the message.
+    serializers: { err: (value: unknown) => value },
+  };
   const destination =
     format === 'pretty'
       ? pretty({ sync: true, colorize: false, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: 1 })
