@@ -102,18 +102,17 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     // `Object` and fold the cause chain into the message.
     serializers: { err: (value: unknown) => value },
   };
-  const destination =
+  const stream =
     format === 'pretty'
-      ? pretty({ sync: true, colorize: false, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: 1 })
+      ? pretty({
+          sync: true,
+          colorize: false,
+          translateTime: 'HH:MM:ss.l',
+          ignore: 'pid,hostname',
+          destination: options.destination ?? 1,
+        })
       : (options.destination ?? pino.destination({ sync: true }));
-  const stream = format === 'pretty' && options.destination ? prettyTo(options.destination) : destination;
   return new SpfnLogger(pino(pinoOptions, stream));
-}
-
-function prettyTo(destination: NodeJS.WritableStream): NodeJS.WritableStream {
-  const p = pretty({ sync: true, colorize: false, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' });
-  p.pipe(destination);
-  return p;
 }
 
 let root: Logger | undefined;

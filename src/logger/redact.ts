@@ -3,7 +3,7 @@
  * space in a password is still hidden whole); it may not span lines.
  */
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^\s:/@'"]*):([^\n]*?)@(?=[^\s@/?#'"]*(?:[\s/?#'",;)\]}]|$))/gim;
-const KEY_VALUE = /\b(password|passwd|pwd|pass)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+const KEY_VALUE = /\b(password|passwd|pwd|pass)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
 /** Field names whose value is a secret, whatever it looks like. */
 const SECRET_KEYS = /^(password|passwd|pwd|pass|secret|connectionString)$/i;
 /** Driver error fields that hold SQL parameter values (postgres.js `parameters`/`args`, PGlite and Drizzle `params`). */
