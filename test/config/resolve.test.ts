@@ -117,7 +117,6 @@ function nest(path: string, value: unknown): Record<string, unknown> {
 
 const db = (pick: (c: ReturnType<typeof resolveDatabaseConfig>) => unknown) => (o: Record<string, unknown>, e: Env) =>
   pick(resolveDatabaseConfig(o, e));
-const INT = /expected an integer ≥ \d+/;
 const BOOL = /expected true or false/;
 const NOT_INT = ['abc', '-1', '1.5', '1e3', '0x10', 'ten', '12abc'];
 const NOT_BOOL = ['maybe', '2', 'tru', 'enabled'];

@@ -2,9 +2,9 @@ import { DrizzleQueryError, eq, sql } from 'drizzle-orm';
 import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, getDatabase, httpStatusOf, initDatabase, transaction } from '@spfn/core/db';
+import type { DatabaseError } from '@spfn/core/errors';
 import {
   CheckViolationError,
-  DatabaseError,
   ForeignKeyViolationError,
   NotNullViolationError,
   QueryError,

@@ -11,10 +11,10 @@ import {
   transaction,
   type DatabaseEvents,
 } from '@spfn/core/db';
+import type { DatabaseError } from '@spfn/core/errors';
 import {
   CheckViolationError,
   ConnectionError,
-  DatabaseError,
   DeadlockError,
   ForeignKeyViolationError,
   NotNullViolationError,

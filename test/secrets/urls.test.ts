@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseManager, dbEvents, type DatabaseEventName } from '@spfn/core/db';
 import { ConfigError, ConnectionError, DatabaseError } from '@spfn/core/errors';
@@ -197,7 +198,7 @@ describe('malformed and wrong-password URLs never show the password', () => {
     const eventStart = events.length;
     try {
       const { write } = await manager.init();
-      const rows = await write.execute<{ user: string }>('select current_user as user' as never);
+      const rows = await write.execute<{ user: string }>(sql`select current_user as user`);
       expect([...rows][0]).toEqual({ user: 'spfn_app' });
     } finally {
       await manager.close();
