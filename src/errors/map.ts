@@ -99,7 +99,8 @@ function where(fields: { table?: string | undefined; column?: string | undefined
  * ```
  */
 export function toDatabaseError(err: unknown): DatabaseError {
-  if (err instanceof DatabaseError) return err;
+  const ours = findDatabaseError(err);
+  if (ours) return ours;
   const server = findServerError(err);
   if (server) {
     const details = {
@@ -138,6 +139,16 @@ export function toDatabaseError(err: unknown): DatabaseError {
   }
   const cause = innermost(err);
   return new QueryError('Query failed', { cause });
+}
+
+/** A DatabaseError of ours anywhere in the cause chain (Drizzle wraps what our executors throw). */
+function findDatabaseError(err: unknown): DatabaseError | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < MAX_DEPTH && current !== undefined && current !== null; depth++) {
+    if (current instanceof DatabaseError) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** Skips Drizzle's wrapper, whose message carries the SQL text and its parameter values. */

@@ -1,4 +1,4 @@
-import { DrizzleQueryError, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, getDatabase, httpStatusOf, initDatabase, transaction } from '@spfn/core/db';
@@ -59,8 +59,9 @@ function expectClientSafe(err: DatabaseError): void {
 describe('SQLSTATE mapping on the embedded PGlite', () => {
   it('23505 → UniqueViolationError with constraint and table, no parameter value', async () => {
     const raw = await rawFailure(() => getDatabase().insert(items).values({ id: 2, email: 'taken@example.com' }));
-    expect(raw).toBeInstanceOf(DrizzleQueryError);
+    expect(raw).toBeInstanceOf(UniqueViolationError);
     const err = toDatabaseError(raw);
+    expect(err).toBe(raw);
     expect(err).toBeInstanceOf(UniqueViolationError);
     expect(err).toMatchObject({ sqlState: '23505', constraint: 'items_email_key', table: 'items', schema: 'public' });
     expect(httpStatusOf(err)).toBe(409);
