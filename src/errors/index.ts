@@ -19,4 +19,4 @@ export {
   UniqueViolationError,
   type PoolCounts,
 } from './classes.js';
-export { toDatabaseError, findServerError } from './map.js';
+export { toDatabaseError, findServerError, ServerError } from './map.js';
