@@ -16,7 +16,7 @@ const TABLE: [
   ['ConnectionError', 'CONNECTION_ERROR', '08006', true, 503],
   ['DatabaseNotInitializedError', 'DATABASE_NOT_INITIALIZED', undefined, false, 503],
   ['PoolTimeoutError', 'POOL_TIMEOUT', undefined, true, 503],
-  ['QueryError', 'QUERY_ERROR', '42P01', false, 500],
+  ['QueryError', 'QUERY_ERROR', '22P02', false, 500],
   ['InvalidQueryError', 'INVALID_QUERY', undefined, false, 400],
   ['NotFoundError', 'NOT_FOUND', undefined, false, 404],
   ['UniqueViolationError', 'UNIQUE_VIOLATION', '23505', false, 409],
@@ -71,7 +71,8 @@ describe('@spfn/core/errors exports the whole hierarchy of SPEC §5', () => {
       expect(err.name).toBe(name);
       expect(err.code).toBe(code);
       expect(err.sqlState).toBe(sqlState);
-      expect(err.cause).toBe(server);
+      // The cause is a sanitized copy of the server error: code and object names, no detail or parameters.
+      expect(err.cause).toMatchObject({ name: 'ServerError', code: sqlState, table: 't', constraint: 'c' });
       expect(`${err.message} ${JSON.stringify(err)}`).not.toContain('secret-xyz');
     },
   );

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { DrizzleQueryError, eq, sql } from 'drizzle-orm';
 import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { drizzle } from 'drizzle-orm/postgres-js';
@@ -119,8 +120,8 @@ describe('constraint violations on the real server, through Drizzle', () => {
   it('23505 with a distinctive value: the value is in no message or JSON form', async () => {
     await getDatabase().insert(items).values({ id: 3, email: SECRET_VALUE, qty: 1 });
     const raw = await rawFailure(() => getDatabase().insert(items).values({ id: 4, email: SECRET_VALUE, qty: 1 }));
-    // The driver error kept as cause does show it (in detail): that is why the mapper writes its own message.
-    expect(JSON.stringify((raw as Error).cause)).toContain(SECRET_VALUE);
+    // The server's detail line names the value; the cause kept on the typed error is a sanitized copy without it.
+    expect(inspect((raw as Error).cause, { showHidden: true, depth: 5 })).not.toContain(SECRET_VALUE);
     const err = toDatabaseError(raw);
     expect(err).toBeInstanceOf(UniqueViolationError);
     expectClientSafe(err);
@@ -199,6 +200,13 @@ describe('constraint violations on the real server, through Drizzle', () => {
       table: 'items',
     });
     expect(httpStatusOf(err)).toBe(400);
+    expectClientSafe(err);
+  });
+
+  it('22P02 (a bad value for a type) → QueryError whose message does not repeat the value', async () => {
+    const err = toDatabaseError(await rawFailure(() => getDatabase().execute(sql`select ${SECRET_VALUE}::int as n`)));
+    expect(err.constructor).toBe(QueryError);
+    expect(err.sqlState).toBe('22P02');
     expectClientSafe(err);
   });
 
