@@ -307,9 +307,15 @@ export class Repository<TTable extends PgTable> {
     const s = this.#bound();
     const keys = writeKeys(this.#info, data, 'save');
     const statement = s.insert(keys);
-    const values = placeholderValues(keys, data);
+    const run = statement
+      ? () => statement.execute(placeholderValues(keys, data))
+      : () =>
+          s.write
+            .insert(this.#table)
+            .values(data as never)
+            .returning();
     return monitored(s.monitor, 'save', this.#info.name, s.writeRole, async () => {
-      const rows = (await statement.execute(values)) as Rows;
+      const rows = (await run()) as Rows;
       return rows[0] as RowOf<TTable>;
     });
   }
@@ -368,11 +374,30 @@ export class Repository<TTable extends PgTable> {
     const values = placeholderValues(keys, record);
     values.id = id;
     if (checkVersion) values.expectedVersion = record.version;
+    const run = statement ? () => statement.execute(values) : () => this.#updateById(s, id, keys, record, checkVersion);
     return monitored(s.monitor, 'update', this.#info.name, s.writeRole, async () => {
-      const rows = (await statement.execute(values)) as Rows;
+      const rows = (await run()) as Rows;
       if (rows.length === 0 && checkVersion) await this.#staleOrMissing(s, id, record.version);
       return rows[0];
     });
+  }
+
+  #updateById(
+    s: Statements,
+    id: unknown,
+    keys: readonly string[],
+    record: Record<string, unknown>,
+    checkVersion: boolean,
+  ): Promise<unknown> {
+    const set: Record<string, unknown> = {};
+    for (const key of keys) set[key] = record[key];
+    let where = and(eq(this.#info.requireId('update'), id), s.alive());
+    if (checkVersion) where = and(where, eq(this.#info.version!, record.version));
+    return s.write
+      .update(this.#table)
+      .set(s.touch(set) as never)
+      .where(where)
+      .returning();
   }
 
   async #staleOrMissing(s: Statements, id: unknown, expected: unknown): Promise<void> {

@@ -96,8 +96,12 @@ export class Statements {
       .prepare(`${this.#info.name}_count`));
   }
 
-  /** An INSERT … RETURNING * of exactly these columns, values as placeholders `p0, p1, …`. */
-  insert(keys: readonly string[]): Prepared {
+  /**
+   * An INSERT … RETURNING * of exactly these columns, values as placeholders `p0, p1, …`; undefined when a left-out
+   * column has a `$defaultFn` (Drizzle would bake one computed value into the prepared statement).
+   */
+  insert(keys: readonly string[]): Prepared | undefined {
+    if (this.#info.insertComputed.some((k) => !keys.includes(k))) return undefined;
     const shape = keys.join(',');
     const cached = this.#inserts.get(shape);
     if (cached) return cached;
@@ -115,9 +119,11 @@ export class Statements {
   /**
    * An UPDATE … WHERE id = :id RETURNING * setting exactly these columns (placeholders `p0, p1, …`), plus
    * `updatedAt = now()` and `version = version + 1` where the table has them; with `checkVersion`, only the row
-   * still at version `:expectedVersion` is updated.
+   * still at version `:expectedVersion` is updated. Undefined when a left-out column has `$onUpdate` (its value
+   * must be computed per call).
    */
-  update(keys: readonly string[], checkVersion: boolean): Prepared {
+  update(keys: readonly string[], checkVersion: boolean): Prepared | undefined {
+    if (this.#info.updateComputed.some((k) => !keys.includes(k) && k !== 'updatedAt')) return undefined;
     const shape = `${checkVersion ? 'v:' : ''}${keys.join(',')}`;
     const cached = this.#updates.get(shape);
     if (cached) return cached;

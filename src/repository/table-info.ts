@@ -15,6 +15,10 @@ export class TableInfo {
   readonly updatedAt: PgColumn | undefined;
   readonly deletedAt: PgColumn | undefined;
   readonly version: PgColumn | undefined;
+  /** Columns whose value Drizzle computes in JavaScript when a write leaves them out ($defaultFn). */
+  readonly insertComputed: readonly string[];
+  /** Columns whose value Drizzle computes in JavaScript on every update ($onUpdate). */
+  readonly updateComputed: readonly string[];
 
   constructor(table: PgTable, options: RepositoryOptions = {}) {
     this.name = getTableName(table);
@@ -31,6 +35,11 @@ export class TableInfo {
     }
     this.deletedAt = options.softDelete === false ? undefined : deletedAt;
     this.version = options.optimisticLock === false ? undefined : version;
+    const entries = [...this.#columns];
+    this.insertComputed = entries
+      .filter(([, c]) => c.defaultFn !== undefined || (!c.hasDefault && c.onUpdateFn !== undefined))
+      .map(([k]) => k);
+    this.updateComputed = entries.filter(([, c]) => c.onUpdateFn !== undefined).map(([k]) => k);
   }
 
   /** The column with this property name, or undefined. */

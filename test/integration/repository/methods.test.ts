@@ -12,7 +12,7 @@ import {
 } from '@spfn/core/db';
 import { InvalidQueryError, NotFoundError, StaleVersionError } from '@spfn/core/errors';
 import { createTestDatabase, waitFor, type TestDatabase } from '../../helpers/pg.js';
-import { DDL, docs, notes, posts, tags, users } from './schema.js';
+import { DDL, docs, notes, posts, tags, tokens, TOKENS_DDL, users } from './schema.js';
 
 class PostRepository extends Repository<typeof posts> {
   findWithAuthor(id: number) {
@@ -30,6 +30,7 @@ const userRepo = () => getRepository(users);
 beforeAll(async () => {
   t = await createTestDatabase('repo');
   await t.sql.unsafe(DDL);
+  await t.sql.unsafe(TOKENS_DDL);
   await initDatabase({ url: t.url, applicationName: t.appName, healthCheck: { enabled: false } });
 });
 
@@ -257,6 +258,19 @@ describe('soft delete (deletedAt)', () => {
     await repo.delete(a!.id, { hard: true });
     await repo.deleteWhere({ body: 'b' }, { hard: true });
     expect(await t.sql`select count(*)::int as n from notes`).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('columns computed in JavaScript ($defaultFn, $onUpdate)', () => {
+  it('get a fresh value on every save and update, never one baked into a prepared statement', async () => {
+    const repo = getRepository(tokens);
+    const a = await repo.save({ label: 'a' });
+    const b = await repo.save({ label: 'b' });
+    expect(a.code).not.toBe(b.code);
+    const a1 = await repo.update(a.id, { label: 'a1' });
+    const a2 = await repo.update(a.id, { label: 'a2' });
+    expect(a1?.revision).toEqual(expect.any(String));
+    expect(a2?.revision).not.toBe(a1?.revision);
   });
 });
 
