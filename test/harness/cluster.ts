@@ -187,6 +187,8 @@ export interface ReplicaOptions {
   name?: string;
   /** recovery_min_apply_delay in milliseconds. */
   applyDelayMs?: number;
+  /** Extra postgresql.conf lines for the replica. */
+  settings?: string[];
 }
 
 /** A streaming replica of `primary`, cloned with `pg_basebackup -R`. Resolves once it accepts connections. */
@@ -214,6 +216,7 @@ export async function startReplica(primary: Cluster, options: ReplicaOptions = {
   const conf = join(c.dataDir, 'postgresql.auto.conf');
   const lines = [`port = ${port}`];
   if (options.applyDelayMs) lines.push(`recovery_min_apply_delay = '${options.applyDelayMs}ms'`);
+  lines.push(...(options.settings ?? []));
   appendFileSync(conf, lines.join('\n') + '\n');
   await startServer(c);
   return c;
