@@ -6,8 +6,9 @@ import type { ReadRouter } from './router.js';
 /** A replica's replay position read less than this long ago is trusted without asking again. */
 const REPLAY_CACHE_MS = 10;
 
-/** Statements that cannot change data: they need no write position. */
-const READ_ONLY = /^\s*(?:select|values|show|explain|table|fetch)\b/i;
+/** Statements that cannot change data (reads, transaction control, session settings). */
+const READ_ONLY =
+  /^\s*(?:select|values|show|explain|table|fetch|begin|start|commit|end|rollback|savepoint|release|set|reset|discard|deallocate)\b/i;
 
 /** True when a statement may write (anything but a plain read). @internal */
 export function mayWrite(text: string): boolean {

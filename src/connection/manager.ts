@@ -271,7 +271,11 @@ export class DatabaseManager<
 
   /** @internal */
   createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction {
-    const client = new DrizzleClient(this.#monitor(execute, 'primary'), hooks);
+    const stamped: Executor = (text, params, mode) => {
+      this.#stampOnCommit(text);
+      return execute(text, params, mode);
+    };
+    const client = new DrizzleClient(this.#monitor(this.#consistency ? stamped : execute, 'primary'), hooks);
     const session = new PostgresJsSession(client as never, this.#dialect, this.#schema);
     return new PostgresJsTransaction(this.#dialect, session, this.#schema, nestedIndex);
   }
@@ -296,16 +300,10 @@ export class DatabaseManager<
     }
     // Read-your-writes: a write only stamps the session (on commit inside a transaction); the WAL position is
     // fetched by the first replica read that needs it.
-    const stamped = new WeakSet<object>();
     return (text, params, mode) => {
       const tx = ambient.getStore()?.tx;
       if (tx) {
-        const frame = mayWrite(text) ? currentFrame() : undefined;
-        if (frame && !stamped.has(frame)) {
-          stamped.add(frame);
-          const session = consistency.session();
-          frame.commitHooks.push(() => consistency.noteWrite(session));
-        }
+        this.#stampOnCommit(text);
         return tx.execute(text, params, mode);
       }
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
@@ -316,6 +314,19 @@ export class DatabaseManager<
         return rows;
       });
     };
+  }
+
+  readonly #stamped = new WeakSet<object>();
+
+  /** A write in a transaction stamps the read session when the transaction commits. */
+  #stampOnCommit(text: string): void {
+    const consistency = this.#consistency;
+    if (!consistency || !mayWrite(text)) return;
+    const frame = currentFrame();
+    if (!frame || this.#stamped.has(frame)) return;
+    this.#stamped.add(frame);
+    const session = consistency.session();
+    frame.commitHooks.push(() => consistency.noteWrite(session));
   }
 
   #readExecutor(router: ReadRouter, config: ResolvedDatabaseConfig): Executor {
