@@ -374,16 +374,26 @@ export async function terminateBackends(cluster: Cluster, applicationName?: stri
   return rows[0]!.n;
 }
 
-/** Backends of `applicationName` still connected to the cluster (the leak probe). */
+/**
+ * Backends of `applicationName` still connected to the cluster (the leak probe). A backend leaves
+ * pg_stat_activity a moment after its client closed the socket, so this waits up to `settleMs` for the list to
+ * empty and returns what is left.
+ */
 export async function leakedBackends(
   cluster: Cluster,
   applicationName: string,
+  settleMs = 2000,
 ): Promise<{ pid: number; state: string | null; query: string | null }[]> {
-  return adminQuery(
-    cluster,
-    `select pid, state, query from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()`,
-    [applicationName],
-  );
+  const until = Date.now() + settleMs;
+  for (;;) {
+    const rows = await adminQuery<{ pid: number; state: string | null; query: string | null }>(
+      cluster,
+      `select pid, state, query from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()`,
+      [applicationName],
+    );
+    if (rows.length === 0 || Date.now() > until) return rows;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The replica's replay position has reached the primary's current WAL position. */
