@@ -79,7 +79,7 @@ export class HealthMonitor {
       timer: undefined,
       running: false,
     }));
-    router.onReplicaFailure = (index, reason) => this.#failed(this.#probes[index + 1]!, reason);
+    router.onReplicaFailure = (index, reason) => void this.#failed(this.#probes[index + 1]!, reason);
   }
 
   start(): void {

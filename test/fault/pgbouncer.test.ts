@@ -13,7 +13,11 @@ import {
 } from '../harness/cluster.js';
 
 const APP = `spfn-fault-bouncer-${process.pid}`;
-const accounts = pgTable('accounts', { id: integer('id').primaryKey(), owner: text('owner').notNull(), balance: integer('balance').notNull() });
+const accounts = pgTable('accounts', {
+  id: integer('id').primaryKey(),
+  owner: text('owner').notNull(),
+  balance: integer('balance').notNull(),
+});
 
 describe('behind PgBouncer in transaction mode (PgBouncer 1.18, 2 server connections)', () => {
   let cluster: Cluster;
@@ -40,7 +44,10 @@ describe('behind PgBouncer in transaction mode (PgBouncer 1.18, 2 server connect
         try {
           await db.insert(accounts).values({ id, owner: `o${id}`, balance: 100 });
           await manager.transaction(async (tx) => {
-            await tx.update(accounts).set({ balance: sql`${accounts.balance} - 10` }).where(eq(accounts.id, id));
+            await tx
+              .update(accounts)
+              .set({ balance: sql`${accounts.balance} - 10` })
+              .where(eq(accounts.id, id));
             const [row] = await tx.select().from(accounts).where(eq(accounts.id, id));
             if (row?.balance !== 90) throw new Error(`balance ${row?.balance}`);
           });
@@ -67,7 +74,9 @@ describe('behind PgBouncer in transaction mode (PgBouncer 1.18, 2 server connect
     try {
       await manager.init();
       const off = await workload(manager, 0);
-      console.log(`[figure] PgBouncer transaction mode, prepare off: ${off.ok}/100 insert+transaction+read sequences ok, failures ${JSON.stringify(off.failed)}`);
+      console.log(
+        `[figure] PgBouncer transaction mode, prepare off: ${off.ok}/100 insert+transaction+read sequences ok, failures ${JSON.stringify(off.failed)}`,
+      );
       expect(off.failed).toEqual([]);
       expect(off.ok).toBe(100);
     } finally {

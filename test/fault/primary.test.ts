@@ -61,7 +61,9 @@ describe('primary faults (throwaway cluster)', () => {
   }
 
   it(`restarts (fast, then immediate) under ${WRITERS} writers for ${RUN_MS / 1000} s: no acknowledged row lost or duplicated`, async () => {
-    const manager = new DatabaseManager(options({ healthCheck: { interval: RESTART_INTERVAL, retryInterval: 100, maxRetries: 3 } }));
+    const manager = new DatabaseManager(
+      options({ healthCheck: { interval: RESTART_INTERVAL, retryInterval: 100, maxRetries: 3 } }),
+    );
     await manager.init();
     const db = manager.getDatabase('write');
     const acked: { writer: number; seq: number; at: number }[] = [];
@@ -76,10 +78,12 @@ describe('primary faults (throwaway cluster)', () => {
           await db.insert(writes).values({ writer, seq });
           acked.push({ writer, seq, at: performance.now() });
         } catch (err) {
-          if (process.env.FAULT_DEBUG) console.log('[err]', (performance.now() - started).toFixed(0), toDatabaseError(err).message);
+          if (process.env.FAULT_DEBUG)
+            console.log('[err]', (performance.now() - started).toFixed(0), toDatabaseError(err).message);
           // Raw Drizzle wraps driver errors; the layer's mapper gives the typed error.
           const mapped = toDatabaseError(err);
-          if (!(mapped instanceof DatabaseError) || !['CONNECTION_ERROR', 'POOL_TIMEOUT'].includes(mapped.code)) untyped++;
+          if (!(mapped instanceof DatabaseError) || !['CONNECTION_ERROR', 'POOL_TIMEOUT'].includes(mapped.code))
+            untyped++;
           const code = mapped.code;
           errors.set(code, (errors.get(code) ?? 0) + 1);
           await new Promise((r) => setTimeout(r, 10));
@@ -176,7 +180,9 @@ describe('primary faults (throwaway cluster)', () => {
       await manager.init();
       const db = manager.getDatabase('write');
       const before = await Promise.all(
-        Array.from({ length: 5 }, () => db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid, pg_sleep(0.05)`)),
+        Array.from({ length: 5 }, () =>
+          db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid, pg_sleep(0.05)`),
+        ),
       );
       const oldPids = new Set(before.map((r) => Number(r[0]!.pid)));
       const killed = await terminateBackends(primary, APP);
