@@ -13,8 +13,9 @@ import {
 } from './classes.js';
 
 /** The fields a PostgreSQL error carries, in postgres.js (`*_name`) or pg-protocol / PGlite spelling. */
-interface ServerErrorLike {
+export interface ServerErrorLike {
   code: string;
+  severity?: unknown;
   constraint_name?: unknown;
   table_name?: unknown;
   column_name?: unknown;

@@ -184,7 +184,7 @@ async function runNew<T>(
 
 /** True when the server answered with an ordinary error: the session is intact and outside any transaction. */
 function sessionSurvives(err: unknown): boolean {
-  const server = findServerError(err) as { code: string; severity?: unknown } | undefined;
+  const server = findServerError(err);
   if (!server) return false;
   if (server.severity === 'FATAL' || server.severity === 'PANIC') return false;
   return !server.code.startsWith('08') && !server.code.startsWith('57P');
