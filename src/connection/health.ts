@@ -143,7 +143,7 @@ export class HealthMonitor {
     const started = performance.now();
     const timeout = Math.min(this.#config.healthCheck.interval, this.#config.pool.connectTimeout * 1000);
     try {
-      await probe.pool.ping(timeout);
+      await (probe.pool.probe ? probe.pool.probe(timeout) : probe.pool.ping(timeout));
       probe.latencyMs = performance.now() - started;
       probe.error = undefined;
       probe.failures = 0;

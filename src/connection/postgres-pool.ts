@@ -122,13 +122,18 @@ export class PostgresPool implements Pool {
     }
   }
 
-  /**
-   * One round trip on a connection of its own, so the answer measures the server and not this pool's queue: a
-   * pool whose connections are all busy, or waiting to reconnect, still gets a truthful probe.
-   */
   async ping(timeoutMs: number): Promise<void> {
+    await withTimeout(
+      this.query('select 1', [], 'array', false),
+      timeoutMs,
+      () => new ConnectionError(`No answer from ${this.name} within ${timeoutMs} ms`),
+    );
+  }
+
+  async probe(timeoutMs: number): Promise<void> {
     if (this.#closing) throw new ConnectionError(`The ${this.name} pool is closed`);
-    const probe = (this.#probe ??= PostgresPool.#client({ ...this.#options, max: 1, prepare: false }));
+    // idle_timeout 1 s: between probes the connection is closed, so the pool's own connection count stays exact.
+    const probe = (this.#probe ??= PostgresPool.#client({ ...this.#options, max: 1, prepare: false, idleTimeout: 1 }));
     try {
       await withTimeout(
         probe.unsafe('select 1') as unknown as Promise<unknown>,
