@@ -231,7 +231,12 @@ async function startServer(c: ClusterState): Promise<void> {
   const log = join(c.root, 'server.log');
   writeFileSync(log, '');
   chownSync(log, uid(), gid());
-  await asPostgres('pg_ctl', ['-D', c.dataDir, '-l', log, '-o', `-p ${c.port}`, '-w', '-t', '60', 'start']);
+  try {
+    await asPostgres('pg_ctl', ['-D', c.dataDir, '-l', log, '-o', `-p ${c.port}`, '-w', '-t', '60', 'start'], 90_000);
+  } catch (err) {
+    const tail = readFileSync(log, 'utf8').split('\n').slice(-15).join('\n');
+    throw new Error(`${c.name} did not start: ${(err as Error).message}\n${tail}`, { cause: err });
+  }
   c.running = true;
   await waitAccepting(c, 30_000);
 }
