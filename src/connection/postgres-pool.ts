@@ -37,7 +37,9 @@ export class PostgresPool implements Pool {
   readonly name: string;
   readonly role: PoolRole;
   readonly displayUrl: string;
-  readonly #sql: postgres.Sql;
+  readonly #options: PostgresPoolOptions;
+  #sql: postgres.Sql;
+  #probe: postgres.Sql | undefined;
   readonly #gate: Gate;
   #closing: Promise<void> | undefined;
 
@@ -46,7 +48,12 @@ export class PostgresPool implements Pool {
     this.role = options.role;
     this.displayUrl = maskUrl(options.url);
     this.#gate = new Gate(options.name, options.max, options.acquireTimeout, options.onPoolTimeout);
-    this.#sql = postgres(options.url, {
+    this.#options = options;
+    this.#sql = PostgresPool.#client(options);
+  }
+
+  static #client(options: PostgresPoolOptions): postgres.Sql {
+    const sql = postgres(options.url, {
       max: options.max,
       idle_timeout: options.idleTimeout,
       connect_timeout: options.connectTimeout,
@@ -54,8 +61,11 @@ export class PostgresPool implements Pool {
       prepare: options.prepare,
       connection: { application_name: options.applicationName },
       onnotice: () => undefined,
+      // postgres.js waits up to 20 s between reconnects after repeated failures; after a restart the first query
+      // should not wait that long (the health check already limits reconnect attempts).
+      backoff: (retries: number) => Math.min(0.025 * 2 ** retries, 0.5),
     });
-    const { parsers, serializers } = this.#sql.options as unknown as {
+    const { parsers, serializers } = sql.options as unknown as {
       parsers: Record<number, unknown>;
       serializers: Record<number, unknown>;
     };
@@ -64,6 +74,14 @@ export class PostgresPool implements Pool {
       serializers[oid] = IDENTITY;
     }
     for (const oid of DRIZZLE_SERIALIZED) serializers[oid] = IDENTITY;
+    return sql;
+  }
+
+  async reset(): Promise<void> {
+    if (this.#closing) return;
+    const old = this.#sql;
+    this.#sql = PostgresPool.#client(this.#options);
+    await this.#retire(old);
   }
 
   counts(): PoolCounts {
@@ -112,6 +130,28 @@ export class PostgresPool implements Pool {
     );
   }
 
+  async probe(timeoutMs: number): Promise<void> {
+    if (this.#closing) throw new ConnectionError(`The ${this.name} pool is closed`);
+    // idle_timeout 1 s: between probes the connection is closed, so the pool's own connection count stays exact.
+    const probe = (this.#probe ??= PostgresPool.#client({ ...this.#options, max: 1, prepare: false, idleTimeout: 1 }));
+    try {
+      await withTimeout(
+        probe.unsafe('select 1') as unknown as Promise<unknown>,
+        timeoutMs,
+        () => new ConnectionError(`No answer from ${this.name} within ${timeoutMs} ms`),
+      );
+    } catch (err) {
+      if (this.#probe === probe) this.#probe = undefined;
+      void this.#retire(probe);
+      throw toDatabaseError(err);
+    }
+  }
+
+  /** Ends a client we stopped using, at once (its running statements fail with CONNECTION_DESTROYED). */
+  #retire(sql: postgres.Sql): Promise<void> {
+    return withTimeout(sql.end({ timeout: 0 }), 2000, () => new Error('end timed out')).catch(() => undefined);
+  }
+
   close(timeoutMs: number): Promise<void> {
     this.#closing ??= this.#close(timeoutMs);
     return this.#closing;
@@ -119,6 +159,9 @@ export class PostgresPool implements Pool {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#gate.close(new ConnectionError(`The ${this.name} pool is closed`));
+    const probe = this.#probe;
+    this.#probe = undefined;
+    if (probe) await this.#retire(probe);
     const seconds = Math.max(0, Math.floor(timeoutMs / 1000));
     try {
       await withTimeout(this.#sql.end({ timeout: seconds }), timeoutMs + 500, () => new Error('end timed out'));

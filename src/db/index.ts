@@ -76,6 +76,7 @@ export {
   type PendingMigration,
   type RunMigrationsOptions,
 } from '../migrations/index.js';
+export { getReadToken, withReadSession, type ReadSessionOptions } from '../connection/index.js';
 export {
   clearRepositoryCache,
   configureRepositories,
