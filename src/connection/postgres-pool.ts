@@ -29,6 +29,22 @@ const IDENTITY = (value: unknown): unknown => value;
 const DRIZZLE_TEXT_TYPES = [1184, 1082, 1083, 1114, 1182, 1185, 1115, 1231];
 const DRIZZLE_SERIALIZED = [114, 3802];
 
+interface LearnedTypes {
+  parsers: Record<number, unknown>;
+  serializers: Record<number, unknown>;
+  typeArrayMap: Record<number, number>;
+}
+
+interface SharedOptions {
+  fetch_types: boolean;
+  parsers: Record<number, unknown>;
+  serializers: Record<number, unknown>;
+  shared: { typeArrayMap: Record<number, number> };
+}
+
+/** For the health probe's own client, which only sends `select 1`. */
+const NO_TYPES: LearnedTypes = { parsers: {}, serializers: {}, typeArrayMap: {} };
+
 /**
  * A pool of postgres.js connections to one server, with an acquire timeout that postgres.js lacks.
  * @internal
@@ -40,6 +56,8 @@ export class PostgresPool implements Pool {
   readonly #options: PostgresPoolOptions;
   #sql: postgres.Sql;
   #probe: postgres.Sql | undefined;
+  /** Array types learned from the server by the first connection (see #learnTypes). */
+  #types: LearnedTypes | undefined;
   readonly #gate: Gate;
   #closing: Promise<void> | undefined;
 
@@ -52,8 +70,9 @@ export class PostgresPool implements Pool {
     this.#sql = PostgresPool.#client(options);
   }
 
-  static #client(options: PostgresPoolOptions): postgres.Sql {
+  static #client(options: PostgresPoolOptions, types?: LearnedTypes): postgres.Sql {
     const sql = postgres(options.url, {
+      fetch_types: types === undefined,
       max: options.max,
       idle_timeout: options.idleTimeout,
       connect_timeout: options.connectTimeout,
@@ -74,13 +93,37 @@ export class PostgresPool implements Pool {
       serializers[oid] = IDENTITY;
     }
     for (const oid of DRIZZLE_SERIALIZED) serializers[oid] = IDENTITY;
+    if (types) {
+      const shared = (sql.options as unknown as SharedOptions).shared;
+      Object.assign(parsers, types.parsers);
+      Object.assign(serializers, types.serializers);
+      Object.assign(shared.typeArrayMap, types.typeArrayMap);
+    }
     return sql;
+  }
+
+  /**
+   * postgres.js fetches the server's array types on every new connection with a query it never awaits: when the
+   * connection dies during that query (a server restart, a pool reset), the rejection is unhandled and a server
+   * that treats unhandled rejections as fatal exits. The first connection's answer is kept and later connections
+   * and clients are told not to fetch again.
+   */
+  #learnTypes(): void {
+    if (this.#types) return;
+    const options = this.#sql.options as unknown as SharedOptions;
+    if (Object.keys(options.shared.typeArrayMap).length === 0) return;
+    this.#types = {
+      parsers: { ...options.parsers },
+      serializers: { ...options.serializers },
+      typeArrayMap: { ...options.shared.typeArrayMap },
+    };
+    options.fetch_types = false;
   }
 
   async reset(): Promise<void> {
     if (this.#closing) return;
     const old = this.#sql;
-    this.#sql = PostgresPool.#client(this.#options);
+    this.#sql = PostgresPool.#client(this.#options, this.#types);
     await this.#retire(old);
   }
 
@@ -97,7 +140,9 @@ export class PostgresPool implements Pool {
   async #run(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
     try {
       const q = this.#sql.unsafe(text, params as Params, { prepare });
-      return await (mode === 'array' ? q.values() : q);
+      const rows = await (mode === 'array' ? q.values() : q);
+      if (this.#types === undefined) this.#learnTypes();
+      return rows;
     } finally {
       this.#gate.releaseShared();
     }
@@ -133,7 +178,10 @@ export class PostgresPool implements Pool {
   async probe(timeoutMs: number): Promise<void> {
     if (this.#closing) throw new ConnectionError(`The ${this.name} pool is closed`);
     // idle_timeout 1 s: between probes the connection is closed, so the pool's own connection count stays exact.
-    const probe = (this.#probe ??= PostgresPool.#client({ ...this.#options, max: 1, prepare: false, idleTimeout: 1 }));
+    const probe = (this.#probe ??= PostgresPool.#client(
+      { ...this.#options, max: 1, prepare: false, idleTimeout: 1 },
+      this.#types ?? NO_TYPES,
+    ));
     try {
       await withTimeout(
         probe.unsafe('select 1') as unknown as Promise<unknown>,
