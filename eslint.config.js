@@ -8,7 +8,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'examples/*.mjs', 'bench/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'examples/*.mjs', 'examples/*/*.mjs', 'bench/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
