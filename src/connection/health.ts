@@ -18,6 +18,8 @@ export interface PoolHealth {
   /** Why the last probe failed. */
   error: string | undefined;
   lastCheckedAt: string | undefined;
+  /** Failed probes in a row (0 when healthy). */
+  consecutiveFailures: number;
   active: number;
   idle: number;
   waiting: number;
@@ -39,19 +41,25 @@ interface Probe {
   latencyMs: number | undefined;
   error: string | undefined;
   lastCheckedAt: string | undefined;
+  /** Failed probes in a row. */
+  failures: number;
   timer: NodeJS.Timeout | undefined;
   running: boolean;
 }
 
 /**
  * Probes each pool on its own unref'd timer (a probe never overlaps the previous one of the same pool), marks
- * replicas in and out of the read rotation, and emits an event on every change.
+ * replicas in and out of the read rotation, and emits an event on every change. A pool that fails is
+ * reconnected on its own: its connections are dropped (which also fails statements stuck on a server that no
+ * longer answers) and it is probed again after `retryInterval`, doubling up to `maxRetries` times, then every
+ * `interval`. Other pools are never touched.
  * @internal
  */
 export class HealthMonitor {
   readonly #router: ReadRouter;
   readonly #config: ResolvedDatabaseConfig;
   readonly #probes: Probe[];
+  #started = false;
   #stopped = false;
 
   constructor(router: ReadRouter, config: ResolvedDatabaseConfig) {
@@ -64,18 +72,22 @@ export class HealthMonitor {
       latencyMs: undefined,
       error: undefined,
       lastCheckedAt: undefined,
+      failures: i === 0 || router.isHealthy(i - 1) ? 0 : 1,
       timer: undefined,
       running: false,
     }));
+    router.onReplicaFailure = (index, reason) => this.#failed(this.#probes[index + 1]!, reason);
   }
 
   start(): void {
     if (!this.#config.healthCheck.enabled) return;
-    for (const probe of this.#probes) this.#schedule(probe, this.#config.healthCheck.interval);
+    this.#started = true;
+    for (const probe of this.#probes) this.#schedule(probe, this.#delay(probe));
   }
 
   stop(): void {
     this.#stopped = true;
+    this.#router.onReplicaFailure = undefined;
     for (const probe of this.#probes) clearTimeout(probe.timer);
   }
 
@@ -84,7 +96,7 @@ export class HealthMonitor {
     await Promise.all(this.#probes.map((p) => this.#probe(p)));
   }
 
-  report(): { healthy: boolean; primary: PoolHealth; replicas: PoolHealth[] } {
+  report(): DatabaseHealth {
     const [primary, ...replicas] = this.#probes.map((p) => this.#describe(p));
     return { healthy: primary!.healthy, primary: primary!, replicas };
   }
@@ -98,16 +110,25 @@ export class HealthMonitor {
       latencyMs: p.latencyMs,
       error: p.error,
       lastCheckedAt: p.lastCheckedAt,
+      consecutiveFailures: p.failures,
       ...p.pool.counts(),
     };
   }
 
+  /** Healthy: the interval. Failing: the reconnect backoff (retryInterval doubling), then the interval. */
+  #delay(probe: Probe): number {
+    const { interval, retryInterval, reconnect, maxRetries } = this.#config.healthCheck;
+    if (probe.failures === 0 || !reconnect || probe.failures > maxRetries) return interval;
+    return Math.min(interval, retryInterval * 2 ** (probe.failures - 1));
+  }
+
   #schedule(probe: Probe, ms: number): void {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#started) return;
+    clearTimeout(probe.timer);
     probe.timer = setTimeout(() => {
+      probe.timer = undefined;
       void this.#probe(probe).finally(() => {
-        const next = probe.healthy ? this.#config.healthCheck.interval : this.#config.healthCheck.retryInterval;
-        this.#schedule(probe, next);
+        if (probe.timer === undefined) this.#schedule(probe, this.#delay(probe));
       });
     }, ms);
     probe.timer.unref();
@@ -121,14 +142,28 @@ export class HealthMonitor {
       await probe.pool.ping(Math.min(this.#config.healthCheck.interval, this.#config.pool.connectTimeout * 1000));
       probe.latencyMs = performance.now() - started;
       probe.error = undefined;
+      probe.failures = 0;
       this.#set(probe, true);
     } catch (err) {
-      probe.error = toDatabaseError(err).message;
-      this.#set(probe, false);
+      await this.#failed(probe, toDatabaseError(err).message, true);
     } finally {
       probe.lastCheckedAt = new Date().toISOString();
       probe.running = false;
     }
+  }
+
+  /** A probe failed, or a read on a replica failed because of it (`fromProbe` false). */
+  async #failed(probe: Probe, reason: string, fromProbe = false): Promise<void> {
+    if (this.#stopped) return;
+    if (!fromProbe && !probe.healthy) return;
+    probe.error = reason;
+    probe.failures += 1;
+    this.#set(probe, false);
+    if (this.#config.healthCheck.reconnect) {
+      log.info({ pool: probe.pool.name, attempt: probe.failures }, 'reconnecting pool');
+      await probe.pool.reset?.().catch(() => undefined);
+    }
+    if (!fromProbe && !probe.running) this.#schedule(probe, this.#delay(probe));
   }
 
   #set(probe: Probe, healthy: boolean): void {

@@ -12,3 +12,4 @@ export { DatabaseManager, type Database, type DatabaseInstances, type DatabaseMa
 export type { DatabaseHealth, PoolHealth } from './health.js';
 export type { Pool, PooledConnection, PoolRole } from './pool.js';
 export { maskUrl } from './url.js';
+export { getReadToken, withReadSession, type ReadSessionOptions } from './read-session.js';

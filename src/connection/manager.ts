@@ -13,8 +13,9 @@ import {
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
 import { recordPoolTimeout, recordQuery } from '../metrics/index.js';
-import { runTransaction } from '../transaction/runner.js';
+import { currentFrame, runTransaction } from '../transaction/runner.js';
 import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
+import { mayWrite, ReadConsistencyTracker } from './consistency.js';
 import { DrizzleClient, type Executor, type TransactionHooks } from './drizzle-client.js';
 import { HealthMonitor, type DatabaseHealth } from './health.js';
 import { PglitePool } from './pglite-pool.js';
@@ -70,6 +71,7 @@ export class DatabaseManager<
   #closing: Promise<void> | undefined;
   #config: ResolvedDatabaseConfig | undefined;
   #router: ReadRouter | undefined;
+  #consistency: ReadConsistencyTracker | undefined;
   #instances: DatabaseInstances<TSchema> | undefined;
   #health: HealthMonitor | undefined;
   #dialect = new PgDialect();
@@ -178,6 +180,10 @@ export class DatabaseManager<
         }),
       );
       this.#router = router;
+      this.#consistency =
+        replicas.length > 0 && config.readConsistency !== 'none'
+          ? new ReadConsistencyTracker(config.readConsistency, config.stickyWindow, primary)
+          : undefined;
       this.#schema = this.#relationalSchema(merged.schema);
       const write = this.#database(this.#writeExecutor(router.primary, config));
       const read = replicas.length === 0 ? write : this.#database(this.#readExecutor(router, config));
@@ -267,7 +273,11 @@ export class DatabaseManager<
 
   /** @internal */
   createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction {
-    const client = new DrizzleClient(this.#monitor(execute, 'primary'), hooks);
+    const stamped: Executor = (text, params, mode) => {
+      this.#stampOnCommit(text);
+      return execute(text, params, mode);
+    };
+    const client = new DrizzleClient(this.#monitor(this.#consistency ? stamped : execute, 'primary'), hooks);
     const session = new PostgresJsSession(client as never, this.#dialect, this.#schema);
     return new PostgresJsTransaction(this.#dialect, session, this.#schema, nestedIndex);
   }
@@ -282,11 +292,42 @@ export class DatabaseManager<
   #writeExecutor(primary: Pool, config: ResolvedDatabaseConfig): Executor {
     const run = this.#monitor((text, params, mode) => primary.query(text, params, mode, config.prepare), primary.role);
     const inTransaction = this.#inTransaction();
+    const consistency = this.#consistency;
+    if (!consistency) {
+      return (text, params, mode) => {
+        if (ambient.getStore()?.tx) return inTransaction(text, params, mode);
+        if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
+        return run(text, params, mode);
+      };
+    }
+    // Read-your-writes: a write only stamps the session (on commit inside a transaction); the WAL position is
+    // fetched by the first replica read that needs it.
     return (text, params, mode) => {
-      if (ambient.getStore()?.tx) return inTransaction(text, params, mode);
+      if (ambient.getStore()?.tx) {
+        this.#stampOnCommit(text);
+        return inTransaction(text, params, mode);
+      }
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-      return run(text, params, mode);
+      if (!mayWrite(text)) return run(text, params, mode);
+      const session = consistency.session();
+      return run(text, params, mode).then((rows) => {
+        consistency.noteWrite(session);
+        return rows;
+      });
     };
+  }
+
+  readonly #stamped = new WeakSet<object>();
+
+  /** A write in a transaction stamps the read session when the transaction commits. */
+  #stampOnCommit(text: string): void {
+    const consistency = this.#consistency;
+    if (!consistency || !mayWrite(text)) return;
+    const frame = currentFrame();
+    if (!frame || this.#stamped.has(frame)) return;
+    this.#stamped.add(frame);
+    const session = consistency.session();
+    frame.commitHooks.push(() => consistency.noteWrite(session));
   }
 
   #readExecutor(router: ReadRouter, config: ResolvedDatabaseConfig): Executor {
@@ -294,14 +335,18 @@ export class DatabaseManager<
       (text, params, mode) => router.primary.query(text, params, mode, config.prepare),
       'primary',
     );
+    const consistency = this.#consistency;
     const onReplica = this.#monitor(async (text, params, mode) => {
-      const pool = router.pick();
+      let pool = router.pick();
+      if (consistency && pool !== router.primary) pool = await consistency.choose(router, pool);
       if (pool === router.primary) return onPrimary(text, params, mode);
       try {
         return await pool.query(text, params, mode, config.prepare);
       } catch (err) {
         if (!replicaFailure(err)) throw err;
-        log.warn({ pool: pool.name, reason: toDatabaseError(err).message }, 'replica read failed; retrying on primary');
+        const reason = toDatabaseError(err).message;
+        log.warn({ pool: pool.name, reason }, 'replica read failed; retrying on primary');
+        if (!isRecoveryConflict(err)) router.replicaFailed(pool, reason);
         return router.primary.query(text, params, mode, config.prepare);
       }
     }, 'replica');
@@ -363,6 +408,11 @@ export class DatabaseManager<
     return this.#health.report();
   }
 
+  /** @internal The read-your-writes tracker; undefined without replicas or with readConsistency `none`. */
+  get readConsistency(): ReadConsistencyTracker | undefined {
+    return this.#consistency;
+  }
+
   /** @internal The pools, for the health check, metrics and migrations. */
   get pools(): { primary: Pool; replicas: readonly Pool[] } {
     const router = this.#router;
@@ -397,6 +447,7 @@ export class DatabaseManager<
       );
     }
     this.#router = undefined;
+    this.#consistency = undefined;
     this.#instances = undefined;
     this.#state = 'closed';
   }
@@ -415,8 +466,18 @@ function retryableConnectFailure(err: unknown): boolean {
 /** A replica read that failed because of the replica: unreachable, or cancelled by a recovery conflict. */
 function replicaFailure(err: unknown): boolean {
   const server = findServerError(err);
-  if (server) return server.code === '40001' || server.code.startsWith('08') || server.code.startsWith('57P');
+  if (server) {
+    return (
+      server.code === '40001' || server.code === '40P01' || server.code.startsWith('08') || server.code.startsWith('57P')
+    );
+  }
   return toDatabaseError(err) instanceof ConnectionError;
+}
+
+/** A statement cancelled by a recovery conflict: the replica itself is fine. */
+function isRecoveryConflict(err: unknown): boolean {
+  const code = findServerError(err)?.code;
+  return code === '40001' || code === '40P01';
 }
 
 function reportSlow(text: string, durationMs: number, role: 'primary' | 'replica' | 'embedded'): void {

@@ -37,6 +37,11 @@ export interface Pool {
   /** One round trip, bounded by `timeoutMs`. */
   ping(timeoutMs: number): Promise<void>;
   counts(): PoolCounts;
+  /**
+   * Drops every connection (statements running on them fail with ConnectionError) so the next statement opens a
+   * new one. Used by the health check to reconnect a pool whose server stopped answering.
+   */
+  reset?(): Promise<void>;
   /** Ends every connection; waits at most `timeoutMs`, then drops them. Safe to call twice. */
   close(timeoutMs: number): Promise<void>;
 }

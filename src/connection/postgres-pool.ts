@@ -37,7 +37,8 @@ export class PostgresPool implements Pool {
   readonly name: string;
   readonly role: PoolRole;
   readonly displayUrl: string;
-  readonly #sql: postgres.Sql;
+  readonly #options: PostgresPoolOptions;
+  #sql: postgres.Sql;
   readonly #gate: Gate;
   #closing: Promise<void> | undefined;
 
@@ -46,7 +47,12 @@ export class PostgresPool implements Pool {
     this.role = options.role;
     this.displayUrl = maskUrl(options.url);
     this.#gate = new Gate(options.name, options.max, options.acquireTimeout, options.onPoolTimeout);
-    this.#sql = postgres(options.url, {
+    this.#options = options;
+    this.#sql = PostgresPool.#client(options);
+  }
+
+  static #client(options: PostgresPoolOptions): postgres.Sql {
+    const sql = postgres(options.url, {
       max: options.max,
       idle_timeout: options.idleTimeout,
       connect_timeout: options.connectTimeout,
@@ -55,7 +61,7 @@ export class PostgresPool implements Pool {
       connection: { application_name: options.applicationName },
       onnotice: () => undefined,
     });
-    const { parsers, serializers } = this.#sql.options as unknown as {
+    const { parsers, serializers } = sql.options as unknown as {
       parsers: Record<number, unknown>;
       serializers: Record<number, unknown>;
     };
@@ -64,6 +70,14 @@ export class PostgresPool implements Pool {
       serializers[oid] = IDENTITY;
     }
     for (const oid of DRIZZLE_SERIALIZED) serializers[oid] = IDENTITY;
+    return sql;
+  }
+
+  async reset(): Promise<void> {
+    if (this.#closing) return;
+    const old = this.#sql;
+    this.#sql = PostgresPool.#client(this.#options);
+    await withTimeout(old.end({ timeout: 0 }), 2000, () => new Error('end timed out')).catch(() => undefined);
   }
 
   counts(): PoolCounts {

@@ -10,6 +10,8 @@ export class ReadRouter {
   readonly replicas: readonly Pool[];
   readonly #healthy: boolean[];
   #next = 0;
+  /** Told when a read on a replica failed because of the replica, so it leaves the rotation at once. */
+  onReplicaFailure: ((index: number, reason: string) => void) | undefined;
 
   constructor(primary: Pool, replicas: readonly Pool[]) {
     this.primary = primary;
@@ -30,6 +32,11 @@ export class ReadRouter {
     return this.primary;
   }
 
+  /** The replicas now in the read rotation. */
+  healthyReplicas(): Pool[] {
+    return this.replicas.filter((_, i) => this.#healthy[i]);
+  }
+
   setHealthy(index: number, healthy: boolean): void {
     this.#healthy[index] = healthy;
   }
@@ -40,5 +47,11 @@ export class ReadRouter {
 
   healthyCount(): number {
     return this.#healthy.filter(Boolean).length;
+  }
+
+  /** A read on `pool` failed because of the replica (unreachable, shutting down). */
+  replicaFailed(pool: Pool, reason: string): void {
+    const index = this.replicas.indexOf(pool);
+    if (index >= 0 && this.#healthy[index]) this.onReplicaFailure?.(index, reason);
   }
 }

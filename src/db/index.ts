@@ -47,3 +47,4 @@ export type {
 } from '../config/index.js';
 export { toDatabaseError } from '../errors/index.js';
 export { httpStatusOf } from '../http/index.js';
+export { getReadToken, withReadSession, type ReadSessionOptions } from '../connection/index.js';
