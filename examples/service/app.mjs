@@ -2,7 +2,7 @@
 import { count, desc, eq, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { getDatabase, Transactional } from '@spfn/core/db';
+import { getDatabase, transaction, Transactional } from '@spfn/core/db';
 import { NotFoundError } from '@spfn/core/errors';
 import { errorHandler } from '@spfn/core/server';
 import { posts, users } from './schema.mjs';
@@ -138,12 +138,24 @@ export function createApp() {
     return c.json({ user, post }, 201);
   });
 
-  // A request that holds a transaction for `ms` milliseconds: try graceful shutdown (SIGTERM) and timeouts on it.
-  app.get('/demo/slow', Transactional(), async (c) => {
-    const ms = Math.min(Number(c.req.query('ms') ?? 1000), 60_000);
-    if (!(ms >= 0)) throw new HTTPException(400, { message: 'ms must be a number of milliseconds' });
-    const [row] = await getDatabase().execute(sql`select pg_sleep(${ms / 1000}) is null as slept, now() as at`);
-    return c.json({ sleptMs: ms, at: row.at });
+  // Holds a transaction for `ms` milliseconds (after creating a user when `email` is given), within `timeout`
+  // ms (default TRANSACTION_TIMEOUT): try graceful shutdown (SIGTERM) and transaction timeouts (504) with it.
+  app.get('/demo/slow', async (c) => {
+    const ms = Number(c.req.query('ms') ?? 1000);
+    const timeout = c.req.query('timeout') === undefined ? undefined : Number(c.req.query('timeout'));
+    if (!(ms >= 0 && ms <= 60_000)) throw new HTTPException(400, { message: 'ms must be from 0 to 60000' });
+    if (timeout !== undefined && !(timeout >= 0)) throw new HTTPException(400, { message: 'invalid timeout' });
+    const email = c.req.query('email');
+    const result = await transaction(
+      async () => {
+        const db = getDatabase();
+        if (email) await db.insert(users).values({ email, name: 'slow' });
+        const [row] = await db.execute(sql`select pg_sleep(${ms / 1000}) is null as slept, now() as at`);
+        return { sleptMs: ms, startedAt: row.at };
+      },
+      { timeout, name: 'demo slow' },
+    );
+    return c.json(result);
   });
 
   return app;

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { getReadToken, withReadSession } from '../connection/index.js';
 import { MetricsRegistry, metrics } from '../metrics/index.js';
 import { errorHandler } from './error-handler.js';
 import { checkReadiness, type MigrationCheck } from './readiness.js';
@@ -16,6 +17,8 @@ export interface RootAppOptions {
   endpoints: EndpointOptions;
   state: ServerState;
   migrations: () => Promise<MigrationCheck>;
+  /** Header that carries the read-your-writes token; false turns it off. */
+  readTokenHeader: string | false;
 }
 
 /**
@@ -46,6 +49,22 @@ export function buildRootApp(options: RootAppOptions): Hono {
     if (state.draining) c.header('Connection', 'close');
     return undefined;
   });
+
+  const tokenHeader = options.readTokenHeader;
+  if (tokenHeader !== false) {
+    // Each request is one read-your-writes session, resumed from the token the client sent back: a read after
+    // the client's own write (in this or an earlier request) never comes from a replica that is behind it.
+    root.use('*', function readYourWrites(c, next) {
+      return withReadSession(
+        async () => {
+          await next();
+          const token = await getReadToken();
+          if (token !== undefined) c.header(tokenHeader, token);
+        },
+        { token: c.req.header(tokenHeader) },
+      );
+    });
+  }
 
   const probeTimeout = endpoints.probeTimeout ?? 2000;
   const healthPath = endpoints.health ?? '/health';

@@ -70,7 +70,13 @@ export async function createServer(config: ServerConfig = {}): Promise<SpfnServe
 
   const state: ServerState = { draining: false };
   const drainer = new Drainer();
-  const app = buildRootApp({ app: merged.app, endpoints: merged.endpoints ?? {}, state, migrations });
+  const app = buildRootApp({
+    app: merged.app,
+    endpoints: merged.endpoints ?? {},
+    state,
+    migrations,
+    readTokenHeader: merged.readTokenHeader ?? 'x-read-token',
+  });
   let httpServer: Server | undefined;
   let shuttingDown: Promise<ShutdownReport> | undefined;
 

@@ -62,6 +62,12 @@ export interface ServerConfig extends ServerOptions {
    * in the working directory, when one exists.
    */
   configFile?: string | false;
+  /**
+   * Response and request header carrying the read-your-writes token (see `getReadToken()`): a client that sends
+   * back the value it received never reads data older than its own writes, even from a replica. `false` turns it
+   * off. Default `x-read-token`.
+   */
+  readTokenHeader?: string | false;
   /** Runs after the database (and Redis, and migrations) are ready and before the port opens. */
   beforeStart?: () => Promise<void> | void;
 }
