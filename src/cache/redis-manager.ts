@@ -165,12 +165,14 @@ export class RedisManager {
         return client;
       } catch (err) {
         client.disconnect();
+        // ioredis rejects connect() with "Connection is closed."; the socket error said why.
+        const why = lastError ?? reason(err);
         if (attempt >= attempts) {
           throw new ConnectionError(
-            `Could not connect to Redis at ${display} after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${reason(err)}`,
+            `Could not connect to Redis at ${display} after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${why}`,
           );
         }
-        log.warn({ url: display, attempt, reason: reason(err) }, 'redis connection failed; retrying');
+        log.warn({ url: display, attempt, reason: why }, 'redis connection failed; retrying');
         await new Promise((r) => setTimeout(r, 250 * 2 ** (attempt - 1)));
       }
     }

@@ -51,7 +51,10 @@ export function sessionFromToken(token: string | null | undefined): ReadSession 
  * The token of a session: `1.<lsn>.<epoch ms of the last write>`, or undefined when it never wrote. In lsn mode
  * the write position is fetched first if needed. @internal
  */
-export async function tokenOf(session: ReadSession, tracker: ReadConsistencyTracker | undefined): Promise<string | undefined> {
+export async function tokenOf(
+  session: ReadSession,
+  tracker: ReadConsistencyTracker | undefined,
+): Promise<string | undefined> {
   if (session.lastWriteAt === 0 && session.lsn === undefined) return undefined;
   if (tracker?.mode === 'lsn') await tracker.writePosition(session);
   const wroteAt = Math.round(Date.now() - (performance.now() - session.lastWriteAt));

@@ -468,7 +468,10 @@ function replicaFailure(err: unknown): boolean {
   const server = findServerError(err);
   if (server) {
     return (
-      server.code === '40001' || server.code === '40P01' || server.code.startsWith('08') || server.code.startsWith('57P')
+      server.code === '40001' ||
+      server.code === '40P01' ||
+      server.code.startsWith('08') ||
+      server.code.startsWith('57P')
     );
   }
   return toDatabaseError(err) instanceof ConnectionError;

@@ -40,7 +40,10 @@ describe('fault harness', () => {
 
     pauseCluster(primary);
     const hung = await Promise.race([
-      sql`select 1`.then(() => 'answered', () => 'failed'),
+      sql`select 1`.then(
+        () => 'answered',
+        () => 'failed',
+      ),
       new Promise((r) => setTimeout(() => r('hung'), 500)),
     ]);
     expect(hung).toBe('hung');

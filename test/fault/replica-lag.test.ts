@@ -53,7 +53,10 @@ describe('read-your-writes on a lagging replica (recovery_min_apply_delay = 2s)'
   /** One write then one read of that row through the public API; true when the read missed the write. */
   async function pair(manager: DatabaseManager): Promise<boolean> {
     const id = nextId++;
-    await manager.getDatabase('write').insert(notes).values({ id, body: `n${id}` });
+    await manager
+      .getDatabase('write')
+      .insert(notes)
+      .values({ id, body: `n${id}` });
     const rows = await manager.getDatabase('read').select().from(notes).where(eq(notes.id, id));
     return rows.length === 0;
   }

@@ -111,11 +111,7 @@ describe('replica sets and health (real streaming replicas)', () => {
 
       await startServerAgain(r1);
       const backAt = performance.now();
-      const reused = await waitFor(
-        () => (byPort.get(r1.port) ?? []).some((t) => t > backAt),
-        INTERVAL * 2 + 5000,
-        20,
-      );
+      const reused = await waitFor(() => (byPort.get(r1.port) ?? []).some((t) => t > backAt), INTERVAL * 2 + 5000, 20);
       const reuseMs = performance.now() - backAt;
       stop = true;
       await Promise.all(readers);

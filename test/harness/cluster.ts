@@ -55,10 +55,14 @@ function stopSync(c: ClusterState): void {
   try {
     if (c.paused) resumeSync(c);
     if (c.running) {
-      execFileSync('runuser', ['-u', OS_USER, '--', `${BIN}/pg_ctl`, '-D', c.dataDir, '-m', 'immediate', '-w', 'stop'], {
-        stdio: 'ignore',
-        timeout: 15_000,
-      });
+      execFileSync(
+        'runuser',
+        ['-u', OS_USER, '--', `${BIN}/pg_ctl`, '-D', c.dataDir, '-m', 'immediate', '-w', 'stop'],
+        {
+          stdio: 'ignore',
+          timeout: 15_000,
+        },
+      );
     }
   } catch {
     const pid = c.pid();
@@ -156,7 +160,7 @@ const BASE_SETTINGS = [
   'hot_standby = on',
   'hot_standby_feedback = on',
   'wal_keep_size = 64MB',
-  "logging_collector = off",
+  'logging_collector = off',
 ];
 
 /** Options of startCluster(). */
@@ -393,11 +397,9 @@ export async function waitReplayed(primary: Cluster, replica: Cluster, timeoutMs
   ];
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const rows = await adminQuery<{ ok: boolean }>(
-      replica,
-      'select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok',
-      [lsn],
-    );
+    const rows = await adminQuery<{ ok: boolean }>(replica, 'select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [
+      lsn,
+    ]);
     if (rows[0]?.ok) return;
     if (Date.now() > until) throw new Error(`${replica.name} did not replay ${lsn} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));

@@ -75,6 +75,10 @@ export async function startService(
   }
 }
 
+/** A parsed JSON response body; tests read fields of it directly. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonBody = any;
+
 /** JSON of a request to the service, with its status and headers. */
 export async function call(
   service: ServiceProcess,
@@ -82,7 +86,7 @@ export async function call(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
+): Promise<{ status: number; body: JsonBody; headers: Headers }> {
   const res = await fetch(`${service.url}${path}`, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },

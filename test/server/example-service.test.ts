@@ -79,8 +79,8 @@ describe('the example service over HTTP', () => {
     expect(beyond.body.data).toEqual([]);
     expect((await call(service, 'GET', '/users?size=1000')).status).toBe(400);
     const users = await call(service, 'GET', '/users?size=1');
-    const [{ total }] = await db.sql<{ total: number }[]>`select count(*)::int as total from users`;
-    expect(users.body.meta.total).toBe(total);
+    const [counted] = await db.sql<{ total: number }[]>`select count(*)::int as total from users`;
+    expect(users.body.meta.total).toBe(counted!.total);
   });
 
   it('maps database errors to HTTP statuses', async () => {

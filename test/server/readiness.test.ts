@@ -11,6 +11,7 @@ import {
 import { waitFor } from '../helpers/pg.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { call, startService, type ServiceProcess } from '../helpers/service.js';
+import type { JsonBody } from '../helpers/service.js';
 
 let primary: Cluster | undefined;
 let replica: Cluster | undefined;
@@ -42,7 +43,7 @@ afterAll(async () => {
   await stopCluster(primary);
 }, 60_000);
 
-async function ready(): Promise<{ status: number; body: any }> {
+async function ready(): Promise<{ status: number; body: JsonBody }> {
   return call(service!, 'GET', '/health/ready');
 }
 

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
 import { startService, type ServiceProcess } from '../helpers/service.js';
+import type { JsonBody } from '../helpers/service.js';
 
 let db: TestDatabase;
 const started: ServiceProcess[] = [];
@@ -39,7 +40,7 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-async function slow(s: ServiceProcess, query: string): Promise<{ status: number; body: any } | { error: string }> {
+async function slow(s: ServiceProcess, query: string): Promise<{ status: number; body: JsonBody } | { error: string }> {
   try {
     const res = await fetch(`${s.url}/demo/slow?${query}`);
     return { status: res.status, body: await res.json() };
