@@ -1,6 +1,7 @@
 import { createTableRelationsHelpers, extractTablesRelationalConfig } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import { PostgresJsDatabase, PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
+import { PostgresJsDatabase, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
+import { TypedErrorSession } from './drizzle-session.js';
 import { ambient, type QueryResult, type ResultMode } from '../context/index.js';
 import { resolveDatabaseConfig, type DatabaseOptions, type ResolvedDatabaseConfig } from '../config/index.js';
 import {
@@ -265,7 +266,7 @@ export class DatabaseManager<
           propagation: ambient.getStore()?.tx ? 'nested' : 'required',
         }),
     });
-    const session = new PostgresJsSession(client as never, this.#dialect, this.#schema);
+    const session = new TypedErrorSession(client as never, this.#dialect, this.#schema);
     const db = new PostgresJsDatabase(this.#dialect, session, this.#schema) as unknown as Database<TSchema>;
     (db as unknown as { $client: unknown }).$client = client;
     return db;
@@ -278,8 +279,8 @@ export class DatabaseManager<
       return execute(text, params, mode);
     };
     const client = new DrizzleClient(this.#monitor(this.#consistency ? stamped : execute, 'primary'), hooks);
-    const session = new PostgresJsSession(client as never, this.#dialect, this.#schema);
-    return new PostgresJsTransaction(this.#dialect, session, this.#schema, nestedIndex);
+    const session = new TypedErrorSession(client as never, this.#dialect, this.#schema);
+    return new PostgresJsTransaction(this.#dialect, session as never, this.#schema, nestedIndex);
   }
 
   /** @internal */

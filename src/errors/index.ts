@@ -16,6 +16,7 @@ export {
   StaleVersionError,
   TransactionError,
   TransactionTimeoutError,
+  UniqueViolationError,
   type PoolCounts,
 } from './classes.js';
-export { toDatabaseError, findServerError } from './map.js';
+export { toDatabaseError, findServerError, ServerError } from './map.js';

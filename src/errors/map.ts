@@ -13,8 +13,9 @@ import {
 } from './classes.js';
 
 /** The fields a PostgreSQL error carries, in postgres.js (`*_name`) or pg-protocol / PGlite spelling. */
-interface ServerErrorLike {
+export interface ServerErrorLike {
   code: string;
+  severity?: unknown;
   constraint_name?: unknown;
   table_name?: unknown;
   column_name?: unknown;
@@ -59,6 +60,34 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/** SQLSTATE classes whose server messages name objects but never data values. */
+const SAFE_MESSAGE_CLASSES = ['42', '0A', '25', '55', '3D', '3F', '2B'];
+
+/**
+ * The server error as kept in `cause`: code, message and the object names, without what may carry data — the
+ * `detail` line ("Key (email)=(…)"), the query text and its parameters, which PGlite and postgres.js attach.
+ */
+export class ServerError extends Error {
+  readonly code: string;
+  readonly severity: string | undefined;
+  readonly constraint: string | undefined;
+  readonly table: string | undefined;
+  readonly column: string | undefined;
+  readonly schema: string | undefined;
+  readonly routine: string | undefined;
+  constructor(server: ServerErrorLike & { message?: unknown; severity?: unknown; routine?: unknown }) {
+    super(typeof server.message === 'string' ? server.message : `SQLSTATE ${server.code}`);
+    this.name = 'ServerError';
+    this.code = server.code;
+    this.severity = text(server.severity);
+    this.constraint = text(server.constraint_name) ?? text(server.constraint);
+    this.table = text(server.table_name) ?? text(server.table);
+    this.column = text(server.column_name) ?? text(server.column);
+    this.schema = text(server.schema_name) ?? text(server.schema);
+    this.routine = text(server.routine);
+  }
+}
+
 /** Walks `cause` links (Drizzle wraps driver errors) and returns the first PostgreSQL server error. */
 export function findServerError(err: unknown): ServerErrorLike | undefined {
   let current: unknown = err;
@@ -99,15 +128,17 @@ function where(fields: { table?: string | undefined; column?: string | undefined
  * ```
  */
 export function toDatabaseError(err: unknown): DatabaseError {
-  if (err instanceof DatabaseError) return err;
-  const server = findServerError(err);
-  if (server) {
+  const ours = findDatabaseError(err);
+  if (ours) return ours;
+  const found = findServerError(err);
+  if (found) {
+    const server = new ServerError(found);
     const details = {
       sqlState: server.code,
-      constraint: text(server.constraint_name) ?? text(server.constraint),
-      table: text(server.table_name) ?? text(server.table),
-      column: text(server.column_name) ?? text(server.column),
-      schema: text(server.schema_name) ?? text(server.schema),
+      constraint: server.constraint,
+      table: server.table,
+      column: server.column,
+      schema: server.schema,
       cause: server,
     };
     const constraint = details.constraint ? ` "${details.constraint}"` : '';
@@ -129,6 +160,9 @@ export function toDatabaseError(err: unknown): DatabaseError {
       default:
         if (CONNECTION_SQLSTATES.has(server.code) || server.code.startsWith('08'))
           return new ConnectionError(`Database connection failed (SQLSTATE ${server.code})`, details);
+        if (SAFE_MESSAGE_CLASSES.includes(server.code.slice(0, 2))) {
+          return new QueryError(`Query failed (SQLSTATE ${server.code}): ${server.message}`, details);
+        }
         return new QueryError(`Query failed (SQLSTATE ${server.code})${where(details)}`, details);
     }
   }
@@ -138,6 +172,16 @@ export function toDatabaseError(err: unknown): DatabaseError {
   }
   const cause = innermost(err);
   return new QueryError('Query failed', { cause });
+}
+
+/** A DatabaseError of ours anywhere in the cause chain (Drizzle wraps what our executors throw). */
+function findDatabaseError(err: unknown): DatabaseError | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < MAX_DEPTH && current !== undefined && current !== null; depth++) {
+    if (current instanceof DatabaseError) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** Skips Drizzle's wrapper, whose message carries the SQL text and its parameter values. */

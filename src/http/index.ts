@@ -1,1 +1,1 @@
-export { errorBody, httpStatusOf, withHttpResponse } from './status.js';
+export { errorBody, httpStatusOf, installHttpResponses } from './status.js';

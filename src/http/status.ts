@@ -33,17 +33,23 @@ export function errorBody(err: DatabaseError): { error: { code: string; message:
   return { error: { code: err.code, message: status === 500 ? 'Internal database error' : err.message } };
 }
 
+let installed = false;
+
 /**
- * Lets Hono's default error handler answer a data-layer error with its status: adds a hidden `getResponse()`
- * (what Hono looks for on HTTPException) to the typed error, which stays the same object and class.
+ * Lets Hono's default error handler answer every data-layer error with its status and a client-safe JSON body:
+ * gives DatabaseError a hidden `getResponse()`, which is what Hono looks for on HTTPException. The errors stay the
+ * same classes; an application's own `onError` still sees them and can answer differently. Called by the Hono
+ * integration (`Transactional()`, the server); the data layer itself knows nothing of HTTP.
  * @internal
  */
-export function withHttpResponse<E extends DatabaseError>(err: E): E {
-  if (!Object.prototype.hasOwnProperty.call(err, 'getResponse')) {
-    Object.defineProperty(err, 'getResponse', {
-      enumerable: false,
-      value: () => Response.json(errorBody(err), { status: httpStatusOf(err) }),
-    });
-  }
-  return err;
+export function installHttpResponses(): void {
+  if (installed) return;
+  installed = true;
+  Object.defineProperty(DatabaseError.prototype, 'getResponse', {
+    enumerable: false,
+    configurable: true,
+    value: function getResponse(this: DatabaseError): Response {
+      return Response.json(errorBody(this), { status: httpStatusOf(this) });
+    },
+  });
 }

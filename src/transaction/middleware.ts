@@ -1,14 +1,15 @@
 import type { MiddlewareHandler } from 'hono';
 import { resolveDatabaseConfig } from '../config/index.js';
 import { getDatabaseManager } from '../connection/default.js';
-import { DatabaseError } from '../errors/index.js';
 import { dbEvents } from '../events/index.js';
-import { withHttpResponse } from '../http/index.js';
+import { installHttpResponses } from '../http/index.js';
 import { logger } from '../logger/index.js';
 import { getTransactionId } from './transaction.js';
 import type { IsolationLevel, Transaction } from './types.js';
 
 const log = logger.child('transaction');
+
+installHttpResponses();
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -85,7 +86,7 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
         return;
       }
       if (options.enableLogging) log.debug({ txId, route, err }, 'transaction rolled back');
-      throw err instanceof DatabaseError ? withHttpResponse(err) : err;
+      throw err;
     } finally {
       const durationMs = performance.now() - started;
       if (durationMs >= slowThreshold && txId !== undefined) {

@@ -162,7 +162,10 @@ async function runNew<T>(
         () => new TransactionError('COMMIT did not answer in time'),
       );
     } catch (err) {
-      await connection.destroy();
+      // A COMMIT the server refused (40001 under SERIALIZABLE, a deferred constraint) ended the transaction and
+      // left the connection clean; anything else (no answer, a broken socket) leaves it in doubt.
+      if (sessionSurvives(err)) connection.release();
+      else await connection.destroy();
       scope.state = 'rolled-back';
       finish(frame, 'rollback', err);
       throw mapError(err);
@@ -197,6 +200,14 @@ export function abortRunningTransactions(): number {
   const all = [...running];
   all.forEach((abort) => abort());
   return all.length;
+}
+
+/** True when the server answered with an ordinary error: the session is intact and outside any transaction. */
+function sessionSurvives(err: unknown): boolean {
+  const server = findServerError(err);
+  if (!server) return false;
+  if (server.severity === 'FATAL' || server.severity === 'PANIC') return false;
+  return !server.code.startsWith('08') && !server.code.startsWith('57P');
 }
 
 async function rollback(connection: TransactionScope['connection']): Promise<void> {

@@ -23,6 +23,7 @@ export class TransactionScope {
   readonly connection: PooledConnection;
   readonly prepare: boolean;
   #state: ScopeState = 'active';
+  #timedOut = false;
   #savepoints = 0;
 
   constructor(connection: PooledConnection, timeoutMs: number, prepare: boolean, name?: string, route?: string) {
@@ -39,7 +40,13 @@ export class TransactionScope {
   }
 
   set state(next: ScopeState) {
+    if (next === 'timed-out') this.#timedOut = true;
     this.#state = next;
+  }
+
+  /** True once the deadline passed: every later statement gets TransactionTimeoutError. */
+  get timedOut(): boolean {
+    return this.#timedOut;
   }
 
   nextSavepoint(): string {
@@ -48,7 +55,7 @@ export class TransactionScope {
 
   /** The error a statement gets when the transaction can no longer take one. */
   closedError(): Error {
-    return this.#state === 'timed-out'
+    return this.#timedOut
       ? new TransactionTimeoutError(this.timeoutMs)
       : new TransactionError(`Transaction ${this.txId} has already ended; its handle cannot be used any more`);
   }

@@ -48,7 +48,7 @@ export function runWithTransaction<T>(tx: Transaction<Record<string, unknown>>, 
   const frame = frameOf(tx);
   if (!frame) throw new TransactionError('runWithTransaction() needs a handle created by transaction()');
   const outer = ambient.getStore();
-  return ambient.run({ tx: frame, session: outer?.session, route: outer?.route }, fn);
+  return ambient.run({ tx: frame, session: outer?.session, route: outer?.route }, () => startNow(fn()));
 }
 
 /**
@@ -57,7 +57,20 @@ export function runWithTransaction<T>(tx: Transaction<Record<string, unknown>>, 
  */
 export function runOutsideTransaction<T>(fn: () => T): T {
   const outer = ambient.getStore();
-  return ambient.run({ tx: undefined, session: outer?.session, route: outer?.route }, fn);
+  return ambient.run({ tx: undefined, session: outer?.session, route: outer?.route }, () => startNow(fn()));
+}
+
+/**
+ * Drizzle queries are lazy: they run when awaited, in the async context of the `await`. A query returned from a
+ * context-switching helper must start inside that context, so its `then` is called here.
+ */
+function startNow<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
+    return new Promise((resolve, reject) => {
+      (value as unknown as PromiseLike<unknown>).then(resolve, reject);
+    }) as T;
+  }
+  return value;
 }
 
 function requireFrame(what: string): TransactionFrame {

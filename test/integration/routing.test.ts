@@ -1,0 +1,110 @@
+import { eq, relations, sql } from 'drizzle-orm';
+import { bigint, pgTable, text } from 'drizzle-orm/pg-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeDatabase, getDatabase, initDatabase, transaction, dbEvents } from '@spfn/core/db';
+import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
+
+const users = pgTable('users', {
+  id: bigint('id', { mode: 'number' }).primaryKey(),
+  name: text('name').notNull(),
+});
+const posts = pgTable('posts', {
+  id: bigint('id', { mode: 'number' }).primaryKey(),
+  authorId: bigint('author_id', { mode: 'number' })
+    .notNull()
+    .references(() => users.id),
+  title: text('title').notNull(),
+});
+const usersRelations = relations(users, ({ many }) => ({ posts: many(posts) }));
+const postsRelations = relations(posts, ({ one }) => ({
+  author: one(users, { fields: [posts.authorId], references: [users.id] }),
+}));
+const schema = { users, posts, usersRelations, postsRelations };
+
+let primary: TestDatabase;
+let replicaA: TestDatabase;
+let replicaB: TestDatabase;
+
+async function seed(db: TestDatabase, label: string): Promise<void> {
+  await db.sql`create table users (id bigint primary key, name text not null)`;
+  await db.sql`create table posts (id bigint primary key, author_id bigint not null references users(id), title text not null)`;
+  await db.sql`insert into users values (1, ${label})`;
+  await db.sql`insert into posts values (1, 1, ${`${label}-post`})`;
+}
+
+beforeAll(async () => {
+  // Three databases stand in for a primary and two replicas; each says which one it is.
+  [primary, replicaA, replicaB] = await Promise.all([
+    createTestDatabase('route_p'),
+    createTestDatabase('route_a'),
+    createTestDatabase('route_b'),
+  ]);
+  await Promise.all([seed(primary, 'primary'), seed(replicaA, 'replica-a'), seed(replicaB, 'replica-b')]);
+  await initDatabase({
+    url: primary.url,
+    readUrls: `${replicaA.url},${replicaB.url}`,
+    applicationName: primary.appName,
+    healthCheck: { enabled: false },
+    readConsistency: 'none',
+    schema,
+  });
+});
+
+afterAll(async () => {
+  await closeDatabase();
+  expect(await waitFor(async () => (await primary.leaks()).length === 0, 5000)).toBe(true);
+  await Promise.all([primary.drop(), replicaA.drop(), replicaB.drop()]);
+});
+
+describe('read routing', () => {
+  it('reads go to the replicas in turn; writes go to the primary', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const [row] = await getDatabase('read').select().from(users).where(eq(users.id, 1));
+      seen.add(row!.name);
+    }
+    expect(seen).toEqual(new Set(['replica-a', 'replica-b']));
+    const [written] = await getDatabase('write').select().from(users).where(eq(users.id, 1));
+    expect(written!.name).toBe('primary');
+  });
+
+  it('inside a transaction, reads run in the transaction on the primary', async () => {
+    const name = await transaction(async () => {
+      const [row] = await getDatabase('read').select().from(users).where(eq(users.id, 1));
+      return row!.name;
+    });
+    expect(name).toBe('primary');
+  });
+
+  it('the relational query API works on primary and replicas with options.schema', async () => {
+    const db = getDatabase<typeof schema>('read');
+    const user = await db.query.users.findFirst({ where: eq(users.id, 1), with: { posts: true } });
+    expect(user?.posts).toHaveLength(1);
+    expect(user!.posts[0]!.title).toMatch(/^replica-[ab]-post$/);
+    const onPrimary = await getDatabase<typeof schema>('write').query.posts.findFirst({ with: { author: true } });
+    expect(onPrimary?.author.name).toBe('primary');
+  });
+
+  it('a query error on a replica comes out typed; reads survive terminated replica backends', async () => {
+    // Break replica A's copy of the table: the read fails there (not a replica outage, so no retry) …
+    await replicaA.sql`alter table users rename to users_gone`;
+    await replicaB.sql`alter table users rename to users_gone`;
+    const errors: string[] = [];
+    const off = dbEvents.on('query:error', (e) => errors.push(e.code));
+    const err = await getDatabase('read')
+      .select()
+      .from(users)
+      .catch((e: unknown) => e);
+    off();
+    expect((err as { sqlState?: string }).sqlState).toBe('42P01');
+    expect(errors).toContain('QUERY_ERROR');
+    await replicaA.sql`alter table users_gone rename to users`;
+    await replicaB.sql`alter table users_gone rename to users`;
+    // … while a replica that went away is skipped for the primary.
+    await replicaA.sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${replicaA.name} and pid <> pg_backend_pid()`;
+    const rows = await Promise.all(Array.from({ length: 4 }, () => getDatabase('read').select().from(users)));
+    expect(rows.every((r) => r.length === 1)).toBe(true);
+    const raw = await getDatabase('read').execute<{ one: number }>(sql`select 1 as one`);
+    expect(raw[0]?.one).toBe(1);
+  });
+});

@@ -1,0 +1,346 @@
+import { eq, sql } from 'drizzle-orm';
+import { bigint, integer, pgTable, text } from 'drizzle-orm/pg-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  closeDatabase,
+  dbEvents,
+  getDatabase,
+  getTransaction,
+  initDatabase,
+  onCommit,
+  onRollback,
+  runOutsideTransaction,
+  runWithTransaction,
+  toDatabaseError,
+  transaction,
+} from '@spfn/core/db';
+import { TransactionError, TransactionTimeoutError, UniqueViolationError } from '@spfn/core/errors';
+import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
+
+const items = pgTable('items', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  name: text('name').notNull().unique(),
+  qty: integer('qty').notNull().default(0),
+});
+
+let t: TestDatabase;
+
+async function names(): Promise<string[]> {
+  const rows = await t.sql<{ name: string }[]>`select name from items order by name`;
+  return rows.map((r) => r.name);
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase('tx');
+  await t.sql`create table items (id bigint generated always as identity primary key, name text not null unique, qty int not null default 0)`;
+  await initDatabase({ url: t.url, applicationName: t.appName, healthCheck: { enabled: false } });
+});
+
+beforeEach(async () => {
+  await t.sql`truncate items`;
+});
+
+afterAll(async () => {
+  await closeDatabase();
+  expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
+  await t.drop();
+});
+
+describe('transaction()', () => {
+  it('commits on success and rolls back on a throw, returning the typed error', async () => {
+    await transaction(async (tx) => {
+      await tx.insert(items).values({ name: 'a' });
+    });
+    const err = await transaction(async (tx) => {
+      await tx.insert(items).values({ name: 'b' });
+      await tx.insert(items).values({ name: 'a' });
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UniqueViolationError);
+    expect((err as UniqueViolationError).constraint).toBe('items_name_key');
+    expect(await names()).toEqual(['a']);
+  });
+
+  it("the caller's own errors pass through unchanged", async () => {
+    class Mine extends Error {}
+    const mine = new Mine('nope');
+    await expect(
+      transaction(async (tx) => {
+        await tx.insert(items).values({ name: 'x' });
+        throw mine;
+      }),
+    ).rejects.toBe(mine);
+    expect(await names()).toEqual([]);
+  });
+
+  it('getDatabase() and getTransaction() inside a transaction run in it, at any depth', async () => {
+    const deep = async (): Promise<void> => {
+      await new Promise((r) => setTimeout(r, 5));
+      await getDatabase().insert(items).values({ name: 'deep' });
+      await getDatabase('read').select().from(items);
+    };
+    await expect(
+      transaction(async () => {
+        expect(getTransaction()).toBeDefined();
+        await deep();
+        const seen = await getDatabase('read').select().from(items).where(eq(items.name, 'deep'));
+        expect(seen).toHaveLength(1);
+        // Not visible outside before commit.
+        expect(await names()).toEqual([]);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await names()).toEqual([]);
+    expect(getTransaction()).toBeUndefined();
+  });
+
+  it('required joins the running transaction: one backend, one rollback', async () => {
+    const pids = new Set<number>();
+    const pid = async (): Promise<void> => {
+      const [row] = await getDatabase().execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+      pids.add(row!.pid);
+    };
+    await expect(
+      transaction(async () => {
+        await pid();
+        await getDatabase().insert(items).values({ name: 'outer' });
+        await transaction(async () => {
+          await pid();
+          await getDatabase().insert(items).values({ name: 'inner' });
+        });
+        throw new Error('outer fails');
+      }),
+    ).rejects.toThrow('outer fails');
+    expect(pids.size).toBe(1);
+    expect(await names()).toEqual([]);
+  });
+
+  it('nested: an inner rollback to its savepoint while the outer commits', async () => {
+    await transaction(async () => {
+      await getDatabase().insert(items).values({ name: 'kept' });
+      await expect(
+        transaction(
+          async () => {
+            await getDatabase().insert(items).values({ name: 'undone' });
+            throw new Error('inner fails');
+          },
+          { propagation: 'nested' },
+        ),
+      ).rejects.toThrow('inner fails');
+      await transaction(async () => getDatabase().insert(items).values({ name: 'nested-ok' }), {
+        propagation: 'nested',
+      });
+    });
+    expect(await names()).toEqual(['kept', 'nested-ok']);
+  });
+
+  it('nested: a unique violation inside a savepoint leaves the outer usable', async () => {
+    await transaction(async (tx) => {
+      await tx.insert(items).values({ name: 'one' });
+      const err = await transaction(async (inner) => inner.insert(items).values({ name: 'one' }), {
+        propagation: 'nested',
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UniqueViolationError);
+      await tx.insert(items).values({ name: 'two' });
+    });
+    expect(await names()).toEqual(['one', 'two']);
+  });
+
+  it("Drizzle's own tx.transaction() is a savepoint too", async () => {
+    await getDatabase().transaction(async (tx) => {
+      await tx.insert(items).values({ name: 'drizzle-outer' });
+      await tx
+        .transaction(async (inner) => {
+          await inner.insert(items).values({ name: 'drizzle-inner' });
+          inner.rollback();
+        })
+        .catch(() => undefined);
+    });
+    expect(await names()).toEqual(['drizzle-outer']);
+  });
+
+  it('requires_new commits on its own connection even if the outer rolls back', async () => {
+    const pids: number[] = [];
+    await expect(
+      transaction(async () => {
+        pids.push((await getDatabase().execute<{ pid: number }>(sql`select pg_backend_pid() as pid`))[0]!.pid);
+        await getDatabase().insert(items).values({ name: 'outer' });
+        await transaction(
+          async () => {
+            pids.push((await getDatabase().execute<{ pid: number }>(sql`select pg_backend_pid() as pid`))[0]!.pid);
+            await getDatabase().insert(items).values({ name: 'audit' });
+          },
+          { propagation: 'requires_new' },
+        );
+        throw new Error('outer fails');
+      }),
+    ).rejects.toThrow('outer fails');
+    expect(pids[0]).not.toBe(pids[1]);
+    expect(await names()).toEqual(['audit']);
+  });
+
+  it('runOutsideTransaction() escapes the ambient transaction', async () => {
+    await expect(
+      transaction(async () => {
+        await getDatabase().insert(items).values({ name: 'in-tx' });
+        await runOutsideTransaction(() => getDatabase().insert(items).values({ name: 'outside' }));
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect(await names()).toEqual(['outside']);
+  });
+
+  it('runWithTransaction() makes a handle ambient', async () => {
+    await transaction(async (tx) => {
+      await runOutsideTransaction(async () => {
+        expect(getTransaction()).toBeUndefined();
+        await runWithTransaction(tx, async () => {
+          expect(getTransaction()).toBe(tx);
+          await getDatabase().insert(items).values({ name: 'via-handle' });
+        });
+      });
+    });
+    expect(await names()).toEqual(['via-handle']);
+    expect(() => runWithTransaction({} as never, () => 1)).toThrow(TransactionError);
+  });
+
+  it('a handle used after its transaction ended fails instead of running outside it', async () => {
+    let leaked: Parameters<Parameters<typeof transaction>[0]>[0] | undefined;
+    await transaction(async (tx) => {
+      leaked = tx;
+    });
+    const err = await leaked!
+      .insert(items)
+      .values({ name: 'late' })
+      .catch((e: unknown) => e);
+    expect(toDatabaseError(err)).toBeInstanceOf(TransactionError);
+    expect(toDatabaseError(err).message).toMatch(/already ended/);
+    expect(await names()).toEqual([]);
+  });
+
+  it('isolationLevel and readOnly are applied', async () => {
+    const level = await transaction(
+      async () =>
+        (
+          await getDatabase().execute<{ level: string }>(sql`select current_setting('transaction_isolation') as level`)
+        )[0]!.level,
+      { isolationLevel: 'repeatable read' },
+    );
+    expect(level).toBe('repeatable read');
+    const err = await transaction(async () => getDatabase().insert(items).values({ name: 'ro' }), {
+      readOnly: true,
+    }).catch((e: unknown) => e);
+    expect((err as { sqlState?: string }).sqlState).toBe('25006');
+  });
+});
+
+describe('timeouts', () => {
+  it('the timer cancels a statement that started late, before its own statement_timeout would', async () => {
+    // statement_timeout is set to the whole timeout at BEGIN, so a statement started at 250 ms would run until
+    // 550 ms on the server alone; the transaction timer must cut it at 300 ms.
+    const started = performance.now();
+    const err = await transaction(
+      async () => {
+        await new Promise((r) => setTimeout(r, 250));
+        await getDatabase().execute(sql`select pg_sleep(3)`);
+      },
+      { timeout: 300 },
+    ).catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    expect(err).toBeInstanceOf(TransactionTimeoutError);
+    expect((err as TransactionTimeoutError).timeoutMs).toBe(300);
+    expect(elapsed).toBeLessThan(540);
+    const running =
+      await t.sql`select 1 from pg_stat_activity where application_name = ${t.appName} and state <> 'idle'`;
+    expect(running).toHaveLength(0);
+  });
+
+  it('timeout 0 disables the deadline', async () => {
+    await transaction(
+      async () => {
+        await new Promise((r) => setTimeout(r, 150));
+        await getDatabase().insert(items).values({ name: 'no-deadline' });
+      },
+      { timeout: 0 },
+    );
+    expect(await names()).toEqual(['no-deadline']);
+  });
+});
+
+describe('onCommit / onRollback', () => {
+  it('onCommit runs only after commit; onRollback only after rollback; a throwing hook does not undo a commit', async () => {
+    const calls: string[] = [];
+    await transaction(async () => {
+      await getDatabase().insert(items).values({ name: 'hooked' });
+      onCommit(async () => {
+        // The row is visible to others: the commit happened first.
+        calls.push(`commit:${(await names()).join(',')}`);
+      });
+      onCommit(() => {
+        throw new Error('hook fails');
+      });
+      onRollback(() => calls.push('rollback-never'));
+      calls.push('body');
+    });
+    await waitFor(() => calls.length >= 2);
+    expect(calls).toEqual(['body', 'commit:hooked']);
+    expect(await names()).toEqual(['hooked']);
+
+    const calls2: string[] = [];
+    await transaction(async () => {
+      onCommit(() => calls2.push('commit-never'));
+      onRollback(() => calls2.push('rollback'));
+      throw new Error('x');
+    }).catch(() => undefined);
+    expect(calls2).toEqual(['rollback']);
+  });
+
+  it('hooks of a savepoint that rolled back are dropped for commit', async () => {
+    const calls: string[] = [];
+    await transaction(async () => {
+      await transaction(
+        async () => {
+          onCommit(() => calls.push('inner-commit'));
+          onRollback(() => calls.push('inner-rollback'));
+          throw new Error('inner');
+        },
+        { propagation: 'nested' },
+      ).catch(() => undefined);
+      onCommit(() => calls.push('outer-commit'));
+    });
+    expect(calls).toEqual(['inner-rollback', 'outer-commit']);
+  });
+
+  it('outside a transaction onCommit throws TransactionError', () => {
+    expect(() => onCommit(() => undefined)).toThrow(TransactionError);
+  });
+});
+
+describe('events', () => {
+  it('emits start, commit and rollback with reasons', async () => {
+    const seen: string[] = [];
+    const offs = [
+      dbEvents.on('transaction:start', (e) => seen.push(`start:${e.name ?? ''}`)),
+      dbEvents.on('transaction:commit', (e) => seen.push(`commit:${e.name ?? ''}`)),
+      dbEvents.on('transaction:rollback', (e) => seen.push(`rollback:${e.name ?? ''}:${e.reason}`)),
+    ];
+    await transaction(async () => undefined, { name: 'ok' });
+    await transaction(
+      async () => {
+        throw new Error('x');
+      },
+      { name: 'bad' },
+    ).catch(() => undefined);
+    await transaction(() => new Promise((r) => setTimeout(r, 300)), { name: 'slow', timeout: 100 }).catch(
+      (e: unknown) => expect(e).toBeInstanceOf(TransactionTimeoutError),
+    );
+    offs.forEach((off) => off());
+    expect(seen).toEqual([
+      'start:ok',
+      'commit:ok',
+      'start:bad',
+      'rollback:bad:error',
+      'start:slow',
+      'rollback:slow:timeout',
+    ]);
+  });
+});
