@@ -48,3 +48,32 @@ export type {
 export { toDatabaseError } from '../errors/index.js';
 export { httpStatusOf } from '../http/index.js';
 export { getReadToken, withReadSession, type ReadSessionOptions } from '../connection/index.js';
+export {
+  foreignKey,
+  id,
+  optionalForeignKey,
+  timestamps,
+  updatedAtTriggerSql,
+  type ForeignKeyOptions,
+  type OptionalForeignKeyOptions,
+  type ReferencedId,
+  type UpdatedAtTriggerOptions,
+} from '../schema/index.js';
+export {
+  assertNoPendingMigrations,
+  getDrizzleConfig,
+  getMigrationStatus,
+  MigrationError,
+  MigrationLockTimeoutError,
+  PendingMigrationsError,
+  runMigrations,
+  type AppliedMigration,
+  type DrizzleConfigOptions,
+  type DrizzleKitConfig,
+  type MigrationProgress,
+  type MigrationRunResult,
+  type MigrationStatus,
+  type MigrationTargetOptions,
+  type PendingMigration,
+  type RunMigrationsOptions,
+} from '../migrations/index.js';
