@@ -1,0 +1,23 @@
+export { Repository } from './repository.js';
+export { clearRepositoryCache, getRepository } from './registry.js';
+export { configureRepositories, type RepositorySettings } from './settings.js';
+export { escapeLike } from './filter.js';
+export type {
+  BulkOptions,
+  ColumnName,
+  CursorPage,
+  DeleteOptions,
+  Filter,
+  FilterOperators,
+  FindManyOptions,
+  FindPageOptions,
+  IdOf,
+  NewRowOf,
+  OrderBy,
+  Page,
+  ReadOptions,
+  RepositoryOptions,
+  RowOf,
+  UpsertOptions,
+  Where,
+} from './types.js';

@@ -1,0 +1,97 @@
+import { ambient } from '../context/index.js';
+import { toDatabaseError } from '../errors/index.js';
+import { dbEvents } from '../events/index.js';
+import { logger } from '../logger/index.js';
+import { currentFrame } from '../transaction/runner.js';
+import { repositorySettings } from './settings.js';
+
+const log = logger.child('repository');
+
+/** Where a repository call ran. @internal */
+export type Role = 'primary' | 'replica' | 'embedded';
+
+/** Monitoring settings of one database, read once per Drizzle instance. @internal */
+export interface MonitorConfig {
+  enabled: boolean;
+  slowThreshold: number;
+}
+
+/** Query shape counts per request or transaction, for the N+1 detector. */
+const shapeCounts = new WeakMap<object, Map<string, number>>();
+
+/**
+ * Runs one repository operation, timing it: over the slow threshold it logs and emits `query:slow`; on failure
+ * it logs and emits `query:error` and rethrows the mapped error. Payloads carry the operation, table, duration,
+ * role and txId, never parameter values.
+ * @internal
+ */
+export function monitored<T>(
+  config: MonitorConfig,
+  operation: string,
+  table: string,
+  role: Role,
+  run: () => Promise<T>,
+  shape?: () => string,
+): Promise<T> {
+  if (!config.enabled) return run().catch(rethrowMapped);
+  countShape(operation, table, shape);
+  const started = performance.now();
+  return run().then(
+    (result) => {
+      const durationMs = performance.now() - started;
+      if (durationMs >= config.slowThreshold) reportSlow(operation, table, role, durationMs);
+      return result;
+    },
+    (err: unknown) => {
+      const durationMs = performance.now() - started;
+      const mapped = toDatabaseError(err);
+      const txId = currentFrame()?.txId;
+      log.warn(
+        { operation, table, role, durationMs: Math.round(durationMs), txId, code: mapped.code },
+        'repository query failed',
+      );
+      dbEvents.emit('query:error', {
+        operation,
+        table,
+        durationMs,
+        role,
+        txId,
+        code: mapped.code,
+        sqlState: mapped.sqlState,
+      });
+      throw mapped;
+    },
+  );
+}
+
+function rethrowMapped(err: unknown): never {
+  throw toDatabaseError(err);
+}
+
+function reportSlow(operation: string, table: string, role: Role, durationMs: number): void {
+  const txId = currentFrame()?.txId;
+  log.warn({ operation, table, role, durationMs: Math.round(durationMs), txId }, 'slow repository query');
+  dbEvents.emit('query:slow', { operation, table, durationMs, role, txId });
+}
+
+function countShape(operation: string, table: string, shape: (() => string) | undefined): void {
+  const threshold = repositorySettings().nPlusOneThreshold;
+  if (threshold === 0) return;
+  const store = ambient.getStore();
+  if (!store) return;
+  const frame = currentFrame();
+  const owner: object | undefined = frame ? frame.scope : (store.session ?? store);
+  let counts = shapeCounts.get(owner);
+  if (!counts) {
+    counts = new Map();
+    shapeCounts.set(owner, counts);
+  }
+  const key = `${table}.${operation}${shape ? shape() : ''}`;
+  const count = (counts.get(key) ?? 0) + 1;
+  counts.set(key, count);
+  if (count !== threshold + 1) return;
+  const txId = frame?.txId;
+  const route = store.route;
+  log.warn({ shape: key, count, txId, route }, `possible N+1: ${key} ran more than ${threshold} times`);
+  dbEvents.emit('query:n+1', { shape: key, count, txId, route });
+}
