@@ -1,13 +1,28 @@
-// The example's routes: users and posts over the public API of @spfn/core.
-import { count, desc, eq, sql } from 'drizzle-orm';
+// The example's routes: users and posts over the public API of @spfn/core (repositories, Transactional, errors).
+import { eq, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { getDatabase, transaction, Transactional } from '@spfn/core/db';
+import { getDatabase, getRepository, Repository, transaction, Transactional } from '@spfn/core/db';
 import { NotFoundError } from '@spfn/core/errors';
 import { errorHandler } from '@spfn/core/server';
 import { posts, users } from './schema.mjs';
 
 const MAX_PAGE_SIZE = 100;
+
+/** The seed's custom repository: a post with its author in one query. */
+export class PostRepository extends Repository {
+  async findWithAuthor(id) {
+    const [row] = await this.readDb
+      .select({ post: posts, author: users })
+      .from(posts)
+      .leftJoin(users, eq(posts.authorId, users.id))
+      .where(eq(posts.id, id));
+    return row;
+  }
+}
+
+const userRepo = () => getRepository(users);
+const postRepo = () => getRepository(posts, PostRepository);
 
 function idParam(c) {
   const raw = c.req.param('id');
@@ -22,7 +37,7 @@ function paging(c) {
   if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
     throw new HTTPException(400, { message: `size must be an integer from 1 to ${MAX_PAGE_SIZE}` });
   }
-  return { page, size, offset: (page - 1) * size };
+  return { page, size, sort: '-id' };
 }
 
 async function body(c) {
@@ -39,19 +54,14 @@ function pick(value, keys) {
   return Object.fromEntries(keys.filter((k) => value[k] !== undefined).map((k) => [k, value[k]]));
 }
 
-async function page(c, table, where) {
-  const { page, size, offset } = paging(c);
-  const db = getDatabase('read');
-  const [rows, [{ total }]] = await Promise.all([
-    db.select().from(table).where(where).orderBy(desc(table.id)).limit(size).offset(offset),
-    db.select({ total: count() }).from(table).where(where),
-  ]);
-  return c.json({ data: rows, meta: { page, size, total, totalPages: Math.ceil(total / size) } });
-}
-
 function found(row, what, id) {
   if (!row) throw new NotFoundError(`${what} ${id} not found`);
   return row;
+}
+
+function changes(input) {
+  if (Object.keys(input).length === 0) throw new HTTPException(400, { message: 'Nothing to update' });
+  return input;
 }
 
 /** Builds the example app. */
@@ -63,78 +73,60 @@ export function createApp() {
     c.json({ service: 'spfn example', routes: ['/users', '/posts', '/signup', '/health', '/metrics'] }),
   );
 
-  app.get('/users', (c) => page(c, users));
+  app.get('/users', async (c) => c.json(await userRepo().findPage(paging(c))));
 
   app.get('/users/:id', async (c) => {
     const id = idParam(c);
-    const [user] = await getDatabase('read').select().from(users).where(eq(users.id, id));
-    return c.json(found(user, 'User', id));
+    return c.json(found(await userRepo().findById(id), 'User', id));
   });
 
-  app.post('/users', async (c) => {
-    const input = pick(await body(c), ['email', 'name']);
-    const [user] = await getDatabase().insert(users).values(input).returning();
-    return c.json(user, 201);
-  });
+  app.post('/users', async (c) => c.json(await userRepo().save(pick(await body(c), ['email', 'name'])), 201));
 
   app.patch('/users/:id', async (c) => {
     const id = idParam(c);
-    const input = pick(await body(c), ['email', 'name']);
-    if (Object.keys(input).length === 0) throw new HTTPException(400, { message: 'Nothing to update' });
-    const [user] = await getDatabase().update(users).set(input).where(eq(users.id, id)).returning();
+    const user = await userRepo().update(id, changes(pick(await body(c), ['email', 'name'])));
     return c.json(found(user, 'User', id));
   });
 
   app.delete('/users/:id', async (c) => {
     const id = idParam(c);
-    const [user] = await getDatabase().delete(users).where(eq(users.id, id)).returning({ id: users.id });
-    found(user, 'User', id);
+    found(await userRepo().delete(id), 'User', id);
     return c.body(null, 204);
   });
 
-  app.get('/users/:id/posts', (c) => page(c, posts, eq(posts.authorId, idParam(c))));
+  app.get('/users/:id/posts', async (c) =>
+    c.json(await postRepo().findPage({ where: { authorId: idParam(c) }, ...paging(c) })),
+  );
 
-  app.get('/posts', (c) => page(c, posts));
+  app.get('/posts', async (c) => c.json(await postRepo().findPage(paging(c))));
 
   app.get('/posts/:id', async (c) => {
     const id = idParam(c);
-    const post = await getDatabase('read').query.posts.findFirst({ where: eq(posts.id, id), with: { author: true } });
-    return c.json(found(post, 'Post', id));
+    const row = found(await postRepo().findWithAuthor(id), 'Post', id);
+    return c.json({ ...row.post, author: row.author });
   });
 
-  app.post('/posts', async (c) => {
-    const input = pick(await body(c), ['authorId', 'title', 'body']);
-    const [post] = await getDatabase().insert(posts).values(input).returning();
-    return c.json(post, 201);
-  });
+  app.post('/posts', async (c) =>
+    c.json(await postRepo().save(pick(await body(c), ['authorId', 'title', 'body'])), 201),
+  );
 
   app.patch('/posts/:id', async (c) => {
     const id = idParam(c);
-    const input = pick(await body(c), ['title', 'body']);
-    if (Object.keys(input).length === 0) throw new HTTPException(400, { message: 'Nothing to update' });
-    const [post] = await getDatabase().update(posts).set(input).where(eq(posts.id, id)).returning();
+    const post = await postRepo().update(id, changes(pick(await body(c), ['title', 'body'])));
     return c.json(found(post, 'Post', id));
   });
 
   app.delete('/posts/:id', async (c) => {
     const id = idParam(c);
-    const [post] = await getDatabase().delete(posts).where(eq(posts.id, id)).returning({ id: posts.id });
-    found(post, 'Post', id);
+    found(await postRepo().delete(id), 'Post', id);
     return c.body(null, 204);
   });
 
   // One transaction for both writes: when the post is refused, the user is not created either.
   app.post('/signup', Transactional(), async (c) => {
     const input = await body(c);
-    const db = getDatabase();
-    const [user] = await db
-      .insert(users)
-      .values(pick(input.user ?? {}, ['email', 'name']))
-      .returning();
-    const [post] = await db
-      .insert(posts)
-      .values({ ...pick(input.post ?? {}, ['title', 'body']), authorId: user.id })
-      .returning();
+    const user = await userRepo().save(pick(input.user ?? {}, ['email', 'name']));
+    const post = await postRepo().save({ ...pick(input.post ?? {}, ['title', 'body']), authorId: user.id });
     return c.json({ user, post }, 201);
   });
 

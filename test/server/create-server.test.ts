@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getDatabase, getDatabaseManager, transaction } from '@spfn/core/db';
+import { getDatabase, getDatabaseManager, PendingMigrationsError, transaction } from '@spfn/core/db';
 import { ConfigError } from '@spfn/core/errors';
 import { createServer, MetricsRegistry, metrics, type ServerConfig } from '@spfn/core/server';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
@@ -119,6 +119,47 @@ describe('createServer', () => {
     const err = await createServer({ configFile: false, port: 70000, database: { url: db.url } }).catch((e) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect(getDatabaseManager().initialized).toBe(false);
+  });
+
+  it('refuses a production start with pending migrations, runs them with AUTO_MIGRATE, and reports them', async () => {
+    const fresh = await createTestDatabase('create_server_migr');
+    const folder = join(process.cwd(), 'examples/service/drizzle');
+    const database = { url: fresh.url, applicationName: fresh.appName, migrations: { folder } };
+    const savedEnv = process.env.NODE_ENV;
+    try {
+      process.env.NODE_ENV = 'production';
+      const refused = await createServer({ configFile: false, database }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(PendingMigrationsError);
+      expect((refused as PendingMigrationsError).pending).toEqual(['0000_users_posts']);
+      expect(getDatabaseManager().initialized).toBe(false);
+      process.env.NODE_ENV = savedEnv;
+
+      // Outside production it starts, but is not ready until the schema is current.
+      const lagging = await createServer({ configFile: false, database });
+      const notReady = await lagging.app.request('/health/ready');
+      expect(notReady.status).toBe(503);
+      expect((await notReady.json()).checks.migrations).toEqual({
+        status: 'pending',
+        pending: 1,
+        names: ['0000_users_posts'],
+      });
+      await lagging.shutdown();
+
+      process.env.NODE_ENV = 'production';
+      const migrated = await createServer({
+        configFile: false,
+        database: { ...database, migrations: { folder, auto: true } },
+      });
+      const ready = await migrated.app.request('/health/ready');
+      expect(ready.status).toBe(200);
+      expect((await ready.json()).checks.migrations).toEqual({ status: 'up', pending: 0 });
+      await migrated.shutdown();
+      expect((await fresh.sql`select count(*)::int as n from drizzle.__drizzle_migrations`)[0]!.n).toBe(1);
+    } finally {
+      process.env.NODE_ENV = savedEnv;
+      expect(await waitFor(async () => (await fresh.leaks()).length === 0, 5000)).toBe(true);
+      await fresh.drop();
+    }
   });
 
   it('lets applications add their own metrics to the registry', () => {

@@ -162,5 +162,6 @@ describe('the example service over HTTP', () => {
     expect(ready.body.checks.database.primary).toMatchObject({ name: 'primary', status: 'up' });
     expect(ready.body.checks.database.primary.url).not.toContain('@127.0.0.1:5432/' + db.name + '?');
     expect(ready.body.checks.redis).toEqual({ status: 'disabled' });
+    expect(ready.body.checks.migrations).toEqual({ status: 'up', pending: 0 });
   });
 });
