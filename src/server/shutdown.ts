@@ -97,7 +97,10 @@ export async function drainAndClose(
 
   let abortedRequests = 0;
   let abortedTransactions = 0;
-  if (!(await drainer.idle(graceMs))) {
+  if (await drainer.idle(graceMs)) {
+    // Keep-alive sockets whose last response just ended are idle now: close them instead of waiting for them.
+    http?.closeIdleConnections();
+  } else {
     abortedRequests = drainer.inFlight;
     abortedTransactions = abortRunningTransactions();
     log.warn(
