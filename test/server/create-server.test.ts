@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDatabase, getDatabaseManager, PendingMigrationsError, transaction } from '@spfn/core/db';
 import { ConfigError } from '@spfn/core/errors';
-import { createServer, MetricsRegistry, metrics, type ServerConfig } from '@spfn/core/server';
+import { createServer, MetricsRegistry, metrics, type Readiness, type ServerConfig } from '@spfn/core/server';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
 import { parsePrometheus } from '../helpers/prometheus.js';
 
@@ -138,7 +138,7 @@ describe('createServer', () => {
       const lagging = await createServer({ configFile: false, database });
       const notReady = await lagging.app.request('/health/ready');
       expect(notReady.status).toBe(503);
-      expect((await notReady.json()).checks.migrations).toEqual({
+      expect(((await notReady.json()) as Readiness).checks.migrations).toEqual({
         status: 'pending',
         pending: 1,
         names: ['0000_users_posts'],
@@ -152,7 +152,7 @@ describe('createServer', () => {
       });
       const ready = await migrated.app.request('/health/ready');
       expect(ready.status).toBe(200);
-      expect((await ready.json()).checks.migrations).toEqual({ status: 'up', pending: 0 });
+      expect(((await ready.json()) as Readiness).checks.migrations).toEqual({ status: 'up', pending: 0 });
       await migrated.shutdown();
       expect((await fresh.sql`select count(*)::int as n from drizzle.__drizzle_migrations`)[0]!.n).toBe(1);
     } finally {
