@@ -75,9 +75,13 @@ export function databaseUrl(name: string, value: unknown): string {
     throw new ConfigError(name, 'expected a connection string postgres://user:password@host:port/database');
   }
   const trimmed = value.trim();
+  const hosts = hostList(trimmed);
   let url: URL;
   try {
-    url = new URL(trimmed);
+    // postgres.js accepts a host list (h1:5432,h2:5433) that WHATWG URL does not: check the first host in the
+    // URL and the others one by one.
+    url = new URL(hosts.length > 1 ? trimmed.replace(hosts.join(','), hosts[0]!) : trimmed);
+    for (const host of hosts.slice(1)) new URL(`postgres://${host}`);
   } catch {
     throw new ConfigError(name, 'is not a valid URL; expected postgres://user:password@host:port/database');
   }
@@ -90,7 +94,21 @@ export function databaseUrl(name: string, value: unknown): string {
   if (url.port !== '' && !(Number(url.port) > 0 && Number(url.port) < 65536)) {
     throw new ConfigError(name, 'has an invalid port');
   }
+  try {
+    // postgres.js decodes these two; a malformed escape would surface later as a bare URIError.
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new ConfigError(name, 'has invalid percent-encoding in the user or password; encode % as %25');
+  }
   return trimmed;
+}
+
+/** The comma-separated hosts of a connection string's authority, as postgres.js reads them. */
+function hostList(url: string): string[] {
+  const authority = url.slice(url.indexOf('://') + 3).split(/[?/]/)[0] ?? '';
+  const hosts = authority.slice(authority.lastIndexOf('@') + 1);
+  return hosts.includes(',') ? hosts.split(',') : [hosts];
 }
 
 export function redisUrl(name: string, value: string): string {

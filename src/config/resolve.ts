@@ -224,7 +224,9 @@ export function isProductionEnv(env: Env = currentEnv()): boolean {
 /** PORT, HOST and SHUTDOWN_TIMEOUT, resolved from options > environment > defaults (8790, 0.0.0.0, 10000). */
 export function resolveServerConfig(options: ServerOptions = {}, env: Env = currentEnv()): ResolvedServerConfig {
   const port = integer(pick(options.port, 'port', env.PORT, 'PORT'), 8790, 0);
-  if (port > 65535) throw new ConfigError(options.port !== undefined ? 'port' : 'PORT', 'expected a port 0–65535');
+  if (port > 65535) {
+    throw new ConfigError(options.port !== undefined ? 'port' : 'PORT', `expected a port 0–65535, got ${port}`);
+  }
   return Object.freeze({
     port,
     host: string(pick(options.host, 'host', env.HOST, 'HOST'), '0.0.0.0'),
@@ -239,9 +241,12 @@ export function resolveServerConfig(options: ServerOptions = {}, env: Env = curr
 
 /** REDIS_WRITE_URL / REDIS_URL and REDIS_READ_URL; both undefined means no Redis. */
 export function resolveRedisConfig(options: RedisOptions = {}, env: Env = currentEnv()): ResolvedRedisConfig {
+  // Options first (writeUrl, then url), then the environment (REDIS_WRITE_URL, then REDIS_URL).
   const w =
-    pick(options.writeUrl, 'redis.writeUrl', env.REDIS_WRITE_URL, 'REDIS_WRITE_URL') ??
-    pick(options.url, 'redis.url', env.REDIS_URL, 'REDIS_URL');
+    pick(options.writeUrl, 'redis.writeUrl', undefined, 'REDIS_WRITE_URL') ??
+    pick(options.url, 'redis.url', undefined, 'REDIS_URL') ??
+    pick(undefined, 'redis.writeUrl', env.REDIS_WRITE_URL, 'REDIS_WRITE_URL') ??
+    pick(undefined, 'redis.url', env.REDIS_URL, 'REDIS_URL');
   const r = pick(options.readUrl, 'redis.readUrl', env.REDIS_READ_URL, 'REDIS_READ_URL');
   const writeUrl = w ? redisUrl(w.name, string(w, '')) : undefined;
   const readUrl = r ? redisUrl(r.name, string(r, '')) : undefined;

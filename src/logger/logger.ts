@@ -94,19 +94,25 @@ class SpfnLogger implements Logger {
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const level = options.level ?? resolveLogLevel();
   const format = options.format ?? (isProductionEnv() ? 'json' : 'pretty');
-  const pinoOptions: LoggerOptions = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
-  const destination =
+  const pinoOptions: LoggerOptions = {
+    level,
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Errors reach pino already redacted as plain objects (redactValue); pino's own serializer would rename them
+    // `Object` and fold the cause chain into the message.
+    serializers: { err: (value: unknown) => value },
+  };
+  const stream =
     format === 'pretty'
-      ? pretty({ sync: true, colorize: false, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: 1 })
+      ? pretty({
+          sync: true,
+          colorize: false,
+          translateTime: 'HH:MM:ss.l',
+          ignore: 'pid,hostname',
+          destination: options.destination ?? 1,
+        })
       : (options.destination ?? pino.destination({ sync: true }));
-  const stream = format === 'pretty' && options.destination ? prettyTo(options.destination) : destination;
   return new SpfnLogger(pino(pinoOptions, stream));
-}
-
-function prettyTo(destination: NodeJS.WritableStream): NodeJS.WritableStream {
-  const p = pretty({ sync: true, colorize: false, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' });
-  p.pipe(destination);
-  return p;
 }
 
 let root: Logger | undefined;

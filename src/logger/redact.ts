@@ -1,5 +1,13 @@
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^\s:/@'"]*):([^\s@'"]*)@/gi;
-const KEY_VALUE = /\b(password|passwd|pwd|pass)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+/**
+ * `scheme://user:password@host`. The password runs to the last `@` of the authority (an unencoded `@`, quote or
+ * space in a password is still hidden whole); it may not span lines.
+ */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^\s:/@'"]*):([^\n]*?)@(?=[^\s@/?#'"]*(?:[\s/?#'",;)\]}]|$))/gim;
+const KEY_VALUE = /\b(password|passwd|pwd|pass)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+/** Field names whose value is a secret, whatever it looks like. */
+const SECRET_KEYS = /^(password|passwd|pwd|pass|secret|connectionString)$/i;
+/** Driver error fields that hold SQL parameter values (postgres.js `parameters`/`args`, PGlite and Drizzle `params`). */
+const PARAMETER_KEYS = new Set(['params', 'parameters', 'args']);
 
 /**
  * Replaces passwords in any text: the password of every `scheme://user:password@host` URL, and
@@ -16,21 +24,35 @@ export function redactSecrets(text: string): string {
 }
 
 /**
- * Shows a connection string without its password: `postgres://user:***@host:port/db`. Query parameters are
- * dropped (they may hold a password too). A string that does not parse is shown as `<invalid url>`.
+ * Shows a connection string without its password: `postgres://user:***@host:port/db` (host lists such as
+ * `h1:5432,h2:5433` are kept). Query parameters are dropped (they may hold a password too). A string that does
+ * not parse is shown as `<invalid url>`.
+ *
+ * @example
+ * ```ts
+ * maskUrl('postgres://app:s3cret@db:5432/app?sslmode=require') // 'postgres://app:***@db:5432/app'
+ * ```
  */
 export function maskUrl(url: string): string {
   try {
-    const u = new URL(url);
+    const trimmed = url.trim();
+    const authority = trimmed.slice(trimmed.indexOf('://') + 3).split(/[?/#]/)[0] ?? '';
+    const hosts = authority.slice(authority.lastIndexOf('@') + 1);
+    const list = hosts.includes(',') ? hosts : undefined;
+    const u = new URL(list ? trimmed.replace(list, list.split(',')[0]!) : trimmed);
     const user = u.username ? `${decodeURIComponent(u.username)}:***@` : '';
-    const port = u.port ? `:${u.port}` : '';
-    return `${u.protocol}//${user}${u.hostname}${port}${u.pathname}`;
+    const host = list ?? `${u.hostname}${u.port ? `:${u.port}` : ''}`;
+    return `${u.protocol}//${user}${host}${u.pathname}`;
   } catch {
     return '<invalid url>';
   }
 }
 
-/** Deep copy of a value with every string passed through {@link redactSecrets}. @internal */
+/**
+ * Deep copy of a value for a log line: every string passed through {@link redactSecrets}, secret-named fields
+ * replaced by `***`, and the SQL parameter values drivers attach to their errors left out.
+ * @internal
+ */
 export function redactValue(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redactSecrets(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
@@ -38,7 +60,7 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    out[key] = /^(password|passwd|pwd|pass|secret|connectionString)$/i.test(key) ? '***' : redactValue(v, depth + 1);
+    out[key] = SECRET_KEYS.test(key) ? '***' : redactValue(v, depth + 1);
   }
   return out;
 }
@@ -46,10 +68,25 @@ export function redactValue(value: unknown, depth = 0): unknown {
 function redactError(err: Error, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {
     type: err.name,
-    message: redactSecrets(err.message),
-    stack: err.stack === undefined ? undefined : redactSecrets(err.stack),
+    message: redactSecrets(withoutParams(err.message)),
+    stack: err.stack === undefined ? undefined : redactSecrets(withoutParams(err.stack)),
   };
-  for (const [key, v] of Object.entries(err)) out[key] = redactValue(v, depth + 1);
+  for (const [key, v] of Object.entries(err)) {
+    if (PARAMETER_KEYS.has(key)) continue;
+    if (SECRET_KEYS.test(key)) out[key] = '***';
+    else if (key === 'detail' && typeof v === 'string') out[key] = withoutRowValues(v);
+    else out[key] = redactValue(v, depth + 1);
+  }
   if (err.cause !== undefined) out.cause = redactValue(err.cause, depth + 1);
   return out;
+}
+
+/** Drizzle's DrizzleQueryError message ends with `params: <values>`. */
+function withoutParams(text: string): string {
+  return text.replace(/\nparams: [\s\S]*?(?=\n {4}at |$)/, '\nparams: [redacted]');
+}
+
+/** PostgreSQL's detail repeats values: `Key (email)=(a@b) already exists.`, `Failing row contains (…)`. */
+function withoutRowValues(detail: string): string {
+  return detail.replace(/\)=\(.*\)/g, ')=(…)').replace(/(Failing row contains )\(.*\)/g, '$1(…)');
 }

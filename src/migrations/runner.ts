@@ -183,7 +183,7 @@ async function lock(conn: PooledConnection, key: string, timeoutMs: number): Pro
  * developer's migration file, not user data, and the generic mapped message would hide what to fix.
  */
 function describe(err: unknown, fallback: string): string {
-  const server = findServerError(err) as { code: string; message?: unknown } | undefined;
+  const server: { code: string; message?: unknown } | undefined = findServerError(err);
   if (server && typeof server.message === 'string' && server.message.length > 0) {
     return `${server.message} (SQLSTATE ${server.code})`;
   }
