@@ -43,6 +43,8 @@ interface Probe {
   lastCheckedAt: string | undefined;
   /** Failed probes in a row. */
   failures: number;
+  /** Probes in a row that got no answer at all within their timeout. */
+  unanswered: number;
   timer: NodeJS.Timeout | undefined;
   running: boolean;
 }
@@ -73,10 +75,11 @@ export class HealthMonitor {
       error: undefined,
       lastCheckedAt: undefined,
       failures: i === 0 || router.isHealthy(i - 1) ? 0 : 1,
+      unanswered: 0,
       timer: undefined,
       running: false,
     }));
-    router.onReplicaFailure = (index, reason) => this.#failed(this.#probes[index + 1]!, reason);
+    router.onReplicaFailure = (index, reason) => void this.#failed(this.#probes[index + 1]!, reason);
   }
 
   start(): void {
@@ -138,14 +141,20 @@ export class HealthMonitor {
     if (probe.running || this.#stopped) return;
     probe.running = true;
     const started = performance.now();
+    const timeout = Math.min(this.#config.healthCheck.interval, this.#config.pool.connectTimeout * 1000);
     try {
-      await probe.pool.ping(Math.min(this.#config.healthCheck.interval, this.#config.pool.connectTimeout * 1000));
+      await (probe.pool.probe ? probe.pool.probe(timeout) : probe.pool.ping(timeout));
       probe.latencyMs = performance.now() - started;
       probe.error = undefined;
       probe.failures = 0;
+      probe.unanswered = 0;
       this.#set(probe, true);
     } catch (err) {
-      await this.#failed(probe, toDatabaseError(err).message, true);
+      // Refused or closed connections are already dropped by the driver; only a server that stopped answering
+      // leaves statements hanging on open sockets, and those need the pool reset. One slow probe can be a busy
+      // machine or a server still starting, so it takes two in a row.
+      probe.unanswered = performance.now() - started >= timeout - 1 ? probe.unanswered + 1 : 0;
+      await this.#failed(probe, toDatabaseError(err).message, true, probe.unanswered >= 2);
     } finally {
       probe.lastCheckedAt = new Date().toISOString();
       probe.running = false;
@@ -153,15 +162,15 @@ export class HealthMonitor {
   }
 
   /** A probe failed, or a read on a replica failed because of it (`fromProbe` false). */
-  async #failed(probe: Probe, reason: string, fromProbe = false): Promise<void> {
+  async #failed(probe: Probe, reason: string, fromProbe = false, unanswered = false): Promise<void> {
     if (this.#stopped) return;
     if (!fromProbe && !probe.healthy) return;
     probe.error = reason;
     probe.failures += 1;
     this.#set(probe, false);
-    if (this.#config.healthCheck.reconnect) {
-      log.info({ pool: probe.pool.name, attempt: probe.failures }, 'reconnecting pool');
-      await probe.pool.reset?.().catch(() => undefined);
+    if (unanswered && this.#config.healthCheck.reconnect && probe.pool.reset) {
+      log.warn({ pool: probe.pool.name, attempt: probe.failures }, 'server stopped answering; reconnecting the pool');
+      await probe.pool.reset().catch(() => undefined);
     }
     if (!fromProbe && !probe.running) this.#schedule(probe, this.#delay(probe));
   }

@@ -36,6 +36,11 @@ export interface Pool {
   reserve(): Promise<PooledConnection>;
   /** One round trip, bounded by `timeoutMs`. */
   ping(timeoutMs: number): Promise<void>;
+  /**
+   * One round trip on a short-lived connection of its own (the health check), so the answer measures the server
+   * and not this pool's queue. Pools without one fall back to `ping`.
+   */
+  probe?(timeoutMs: number): Promise<void>;
   counts(): PoolCounts;
   /**
    * Drops every connection (statements running on them fail with ConnectionError) so the next statement opens a

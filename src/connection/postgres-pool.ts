@@ -39,6 +39,7 @@ export class PostgresPool implements Pool {
   readonly displayUrl: string;
   readonly #options: PostgresPoolOptions;
   #sql: postgres.Sql;
+  #probe: postgres.Sql | undefined;
   readonly #gate: Gate;
   #closing: Promise<void> | undefined;
 
@@ -60,6 +61,9 @@ export class PostgresPool implements Pool {
       prepare: options.prepare,
       connection: { application_name: options.applicationName },
       onnotice: () => undefined,
+      // postgres.js waits up to 20 s between reconnects after repeated failures; after a restart the first query
+      // should not wait that long (the health check already limits reconnect attempts).
+      backoff: (retries: number) => Math.min(0.025 * 2 ** retries, 0.5),
     });
     const { parsers, serializers } = sql.options as unknown as {
       parsers: Record<number, unknown>;
@@ -77,7 +81,7 @@ export class PostgresPool implements Pool {
     if (this.#closing) return;
     const old = this.#sql;
     this.#sql = PostgresPool.#client(this.#options);
-    await withTimeout(old.end({ timeout: 0 }), 2000, () => new Error('end timed out')).catch(() => undefined);
+    await this.#retire(old);
   }
 
   counts(): PoolCounts {
@@ -126,6 +130,28 @@ export class PostgresPool implements Pool {
     );
   }
 
+  async probe(timeoutMs: number): Promise<void> {
+    if (this.#closing) throw new ConnectionError(`The ${this.name} pool is closed`);
+    // idle_timeout 1 s: between probes the connection is closed, so the pool's own connection count stays exact.
+    const probe = (this.#probe ??= PostgresPool.#client({ ...this.#options, max: 1, prepare: false, idleTimeout: 1 }));
+    try {
+      await withTimeout(
+        probe.unsafe('select 1') as unknown as Promise<unknown>,
+        timeoutMs,
+        () => new ConnectionError(`No answer from ${this.name} within ${timeoutMs} ms`),
+      );
+    } catch (err) {
+      if (this.#probe === probe) this.#probe = undefined;
+      void this.#retire(probe);
+      throw toDatabaseError(err);
+    }
+  }
+
+  /** Ends a client we stopped using, at once (its running statements fail with CONNECTION_DESTROYED). */
+  #retire(sql: postgres.Sql): Promise<void> {
+    return withTimeout(sql.end({ timeout: 0 }), 2000, () => new Error('end timed out')).catch(() => undefined);
+  }
+
   close(timeoutMs: number): Promise<void> {
     this.#closing ??= this.#close(timeoutMs);
     return this.#closing;
@@ -133,6 +159,9 @@ export class PostgresPool implements Pool {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#gate.close(new ConnectionError(`The ${this.name} pool is closed`));
+    const probe = this.#probe;
+    this.#probe = undefined;
+    if (probe) await this.#retire(probe);
     const seconds = Math.max(0, Math.floor(timeoutMs / 1000));
     try {
       await withTimeout(this.#sql.end({ timeout: seconds }), timeoutMs + 500, () => new Error('end timed out'));

@@ -40,6 +40,7 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   const cleanup = (): void => {
+    for (const b of bouncers) stopBouncerSync(b);
     for (const c of live) stopSync(c);
   };
   process.once('exit', cleanup);
@@ -230,7 +231,12 @@ async function startServer(c: ClusterState): Promise<void> {
   const log = join(c.root, 'server.log');
   writeFileSync(log, '');
   chownSync(log, uid(), gid());
-  await asPostgres('pg_ctl', ['-D', c.dataDir, '-l', log, '-o', `-p ${c.port}`, '-w', '-t', '60', 'start']);
+  try {
+    await asPostgres('pg_ctl', ['-D', c.dataDir, '-l', log, '-o', `-p ${c.port}`, '-w', '-t', '60', 'start'], 90_000);
+  } catch (err) {
+    const tail = readFileSync(log, 'utf8').split('\n').slice(-15).join('\n');
+    throw new Error(`${c.name} did not start: ${(err as Error).message}\n${tail}`, { cause: err });
+  }
   c.running = true;
   await waitAccepting(c, 30_000);
 }
@@ -378,16 +384,26 @@ export async function terminateBackends(cluster: Cluster, applicationName?: stri
   return rows[0]!.n;
 }
 
-/** Backends of `applicationName` still connected to the cluster (the leak probe). */
+/**
+ * Backends of `applicationName` still connected to the cluster (the leak probe). A backend leaves
+ * pg_stat_activity a moment after its client closed the socket, so this waits up to `settleMs` for the list to
+ * empty and returns what is left.
+ */
 export async function leakedBackends(
   cluster: Cluster,
   applicationName: string,
+  settleMs = 2000,
 ): Promise<{ pid: number; state: string | null; query: string | null }[]> {
-  return adminQuery(
-    cluster,
-    `select pid, state, query from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()`,
-    [applicationName],
-  );
+  const until = Date.now() + settleMs;
+  for (;;) {
+    const rows = await adminQuery<{ pid: number; state: string | null; query: string | null }>(
+      cluster,
+      `select pid, state, query from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()`,
+      [applicationName],
+    );
+    if (rows.length === 0 || Date.now() > until) return rows;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The replica's replay position has reached the primary's current WAL position. */
@@ -404,4 +420,77 @@ export async function waitReplayed(primary: Cluster, replica: Cluster, timeoutMs
     if (Date.now() > until) throw new Error(`${replica.name} did not replay ${lsn} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A PgBouncer in front of a cluster. */
+export interface Bouncer {
+  readonly port: number;
+  /** Trust-auth URL to the `postgres` database through PgBouncer. */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const bouncers = new Set<{ pidFile: string; root: string }>();
+
+function stopBouncerSync(b: { pidFile: string; root: string }): void {
+  try {
+    const pid = Number(readFileSync(b.pidFile, 'utf8').trim());
+    if (pid) process.kill(pid, 'SIGTERM');
+  } catch {
+    // not running
+  }
+  rmSync(b.root, { recursive: true, force: true });
+  bouncers.delete(b);
+}
+
+/**
+ * Starts PgBouncer (Debian package `pgbouncer`, as the `postgres` OS user) in front of `cluster` on a free port.
+ * `poolMode` defaults to `transaction`, `poolSize` (server connections) to 2.
+ */
+export async function startPgBouncer(
+  cluster: Cluster,
+  options: { poolMode?: 'transaction' | 'session'; poolSize?: number } = {},
+): Promise<Bouncer> {
+  installExitHook();
+  const root = makeRoot('pgbouncer');
+  const port = await freePort();
+  const b = { pidFile: join(root, 'pgbouncer.pid'), root };
+  bouncers.add(b);
+  const ini = join(root, 'pgbouncer.ini');
+  const users = join(root, 'userlist.txt');
+  writeFileSync(users, '"postgres" ""\n');
+  writeFileSync(
+    ini,
+    [
+      '[databases]',
+      `* = host=127.0.0.1 port=${cluster.port}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${users}`,
+      `pool_mode = ${options.poolMode ?? 'transaction'}`,
+      `default_pool_size = ${options.poolSize ?? 2}`,
+      'max_client_conn = 200',
+      'ignore_startup_parameters = extra_float_digits,options',
+      `pidfile = ${b.pidFile}`,
+      `logfile = ${join(root, 'pgbouncer.log')}`,
+      '',
+    ].join('\n'),
+  );
+  for (const f of [ini, users]) chownSync(f, uid(), gid());
+  await run('runuser', ['-u', OS_USER, '--', process.env.PGBOUNCER_BIN ?? '/usr/sbin/pgbouncer', '-d', ini], {
+    timeout: 15_000,
+  });
+  const bouncer: Bouncer = {
+    port,
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop: async () => {
+      stopBouncerSync(b);
+      await new Promise((r) => setTimeout(r, 100));
+    },
+  };
+  await waitAccepting({ ...cluster, port, url: bouncer.url }, 15_000);
+  return bouncer;
 }
