@@ -224,6 +224,9 @@ for (const [workload, contenders] of Object.entries(workloads)) {
     }
     cell.vsPostgresJs = +(cell.repository.opsPerSec / cell['postgres.js'].opsPerSec).toFixed(2);
     cell.vsDrizzle = +(cell.repository.opsPerSec / cell.drizzle.opsPerSec).toFixed(2);
+    // CPU per operation in this process: steadier than ops/s on a shared machine (higher is better for us).
+    cell.cpuVsPostgresJs = +(cell['postgres.js'].cpuUsPerOp / cell.repository.cpuUsPerOp).toFixed(2);
+    cell.cpuVsDrizzle = +(cell.drizzle.cpuUsPerOp / cell.repository.cpuUsPerOp).toFixed(2);
     results.push(cell);
     if (workload.endsWith('delete')) await setup`vacuum analyze bench_items`;
     process.stderr.write(`${workload} c${concurrency} done\n`);
@@ -231,12 +234,12 @@ for (const [workload, contenders] of Object.entries(workloads)) {
 }
 
 const pad = (s, n) => String(s).padStart(n);
-const header = `${'workload'.padEnd(14)} ${pad('c', 3)} | ${pad('postgres.js', 11)} ${pad('drizzle', 9)} ${pad('repository', 10)} | ${pad('÷pg.js', 6)} ${pad('÷drizzle', 8)} | repo p50/p99 ms | Node CPU µs/op pg.js/drizzle/repo`;
+const header = `${'workload'.padEnd(14)} ${pad('c', 3)} | ${pad('postgres.js', 11)} ${pad('drizzle', 9)} ${pad('repository', 10)} | ${pad('÷pg.js', 6)} ${pad('÷drizzle', 8)} | repo p50/p99 ms | CPU µs/op pg.js/drizzle/repo | CPU ÷pg.js ÷drizzle`;
 console.log(header);
 console.log('-'.repeat(header.length));
 for (const r of results) {
   console.log(
-    `${r.workload.padEnd(14)} ${pad(r.concurrency, 3)} | ${pad(r['postgres.js'].opsPerSec, 11)} ${pad(r.drizzle.opsPerSec, 9)} ${pad(r.repository.opsPerSec, 10)} | ${pad(r.vsPostgresJs.toFixed(2), 6)} ${pad(r.vsDrizzle.toFixed(2), 8)} | ${r.repository.p50}/${r.repository.p99} | ${r['postgres.js'].cpuUsPerOp}/${r.drizzle.cpuUsPerOp}/${r.repository.cpuUsPerOp}`,
+    `${r.workload.padEnd(14)} ${pad(r.concurrency, 3)} | ${pad(r['postgres.js'].opsPerSec, 11)} ${pad(r.drizzle.opsPerSec, 9)} ${pad(r.repository.opsPerSec, 10)} | ${pad(r.vsPostgresJs.toFixed(2), 6)} ${pad(r.vsDrizzle.toFixed(2), 8)} | ${r.repository.p50}/${r.repository.p99} | ${r['postgres.js'].cpuUsPerOp}/${r.drizzle.cpuUsPerOp}/${r.repository.cpuUsPerOp} | ${r.cpuVsPostgresJs.toFixed(2)} ${r.cpuVsDrizzle.toFixed(2)}`,
   );
 }
 

@@ -44,7 +44,14 @@ export function isEmptyFilter(where: unknown): boolean {
   return typeof where === 'object' && Object.keys(where).length === 0;
 }
 
-/** Escapes `\`, `%` and `_` so that a LIKE pattern matches them literally. */
+/**
+ * Escapes `\`, `%` and `_` so that a LIKE pattern matches them literally (filter objects do this themselves).
+ *
+ * @example
+ * ```ts
+ * db.select().from(users).where(like(users.name, `${escapeLike(prefix)}%`));
+ * ```
+ */
 export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
@@ -65,13 +72,13 @@ export function buildWhere(info: TableInfo, where: unknown): SQL | undefined {
   for (const key of Object.keys(where)) {
     const column = info.column(key);
     if (!column) throw new InvalidQueryError(`Unknown column ${quoteKey(key)} in filter on ${info.name}`);
-    const value: unknown = (where as Record<string, unknown>)[key];
+    const value: unknown = where[key];
     if (value === null) {
       parts.push(isNull(column));
     } else if (isPlainObject(value)) {
       const ops = Object.keys(value);
       if (ops.length === 0) throw new InvalidQueryError(`Empty operator object for column ${key} on ${info.name}`);
-      for (const op of ops) parts.push(condition(info, key, column, op, (value as Record<string, unknown>)[op]));
+      for (const op of ops) parts.push(condition(info, key, column, op, value[op]));
     } else {
       parts.push(eq(column, scalar(info, key, 'eq', value)));
     }

@@ -27,7 +27,7 @@ export function parseSort(info: TableInfo, orderBy: unknown): SortKey[] {
   }
   if (isPlainObject(orderBy)) {
     return Object.keys(orderBy).map((key) => {
-      const direction: unknown = (orderBy as Record<string, unknown>)[key];
+      const direction: unknown = orderBy[key];
       if (direction !== 'asc' && direction !== 'desc') {
         throw new InvalidQueryError(`orderBy direction for ${quoteKey(key)} on ${info.name} must be 'asc' or 'desc'`);
       }

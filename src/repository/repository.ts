@@ -124,7 +124,14 @@ export class Repository<TTable extends PgTable> {
     });
   }
 
-  /** The row with this id, or NotFoundError. */
+  /**
+   * The row with this id, or NotFoundError (HTTP 404 via `httpStatusOf`).
+   *
+   * @example
+   * ```ts
+   * const user = await userRepo.findByIdOrFail(c.req.param('id'));
+   * ```
+   */
   async findByIdOrFail(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable>> {
     const row = await this.findById(id, options);
     if (row === undefined) throw new NotFoundError(`${this.#info.name} ${String(id)} was not found`);
@@ -270,7 +277,14 @@ export class Repository<TTable extends PgTable> {
     return monitored(s.monitor, 'count', this.#info.name, this.#readRole(s), () => query);
   }
 
-  /** True when a row matches `where`. */
+  /**
+   * True when a row matches `where` (`select 1 … limit 1`).
+   *
+   * @example
+   * ```ts
+   * if (await userRepo.exists({ email })) throw new HTTPException(409);
+   * ```
+   */
   async exists(where: Where<TTable>, options?: ReadOptions): Promise<boolean> {
     const s = this.#bound();
     const query = s.read
@@ -300,12 +314,26 @@ export class Repository<TTable extends PgTable> {
     });
   }
 
-  /** Same as {@link Repository.save}. */
+  /**
+   * Same as {@link Repository.save}.
+   *
+   * @example
+   * ```ts
+   * const user = await userRepo.create({ email: 'a@b.c', name: 'Ada' });
+   * ```
+   */
   async create(data: NewRowOf<TTable>): Promise<RowOf<TTable>> {
     return this.save(data);
   }
 
-  /** Inserts several rows in one statement and returns them; an empty list returns an empty list. */
+  /**
+   * Inserts several rows in one statement and returns them; an empty list returns an empty list.
+   *
+   * @example
+   * ```ts
+   * const rows = await tagRepo.saveMany([{ name: 'a' }, { name: 'b' }]);
+   * ```
+   */
   async saveMany(data: readonly NewRowOf<TTable>[]): Promise<RowOf<TTable>[]> {
     if (!Array.isArray(data)) throw new InvalidQueryError(`saveMany() on ${this.#info.name} takes an array`);
     if (data.length === 0) return [];
@@ -412,6 +440,11 @@ export class Repository<TTable extends PgTable> {
   /**
    * Deletes the row with this id and returns it, or undefined. On a soft-delete table it sets `deletedAt`
    * instead, unless `{ hard: true }`.
+   *
+   * @example
+   * ```ts
+   * const removed = await userRepo.delete(1);
+   * ```
    */
   async delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | undefined> {
     const s = this.#bound();

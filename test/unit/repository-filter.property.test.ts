@@ -100,7 +100,7 @@ describe('filters and orderBy under random hostile input (10,000 cases)', () => 
               orderBy: sort,
               joins: undefined,
               setOperators: [],
-            } as never),
+            }),
           );
           text = query.sql;
           params = query.params;

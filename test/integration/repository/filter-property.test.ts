@@ -62,6 +62,8 @@ function matches(row: Item, where: Record<string, Record<string, unknown>>): boo
     Object.entries(ops).every(([op, value]) => {
       const v = row[column as keyof Item] as number | null;
       if (op === 'isNull') return (v === null) === value;
+      // notIn [] is Drizzle's `true`: every row, NULLs included.
+      if (op === 'notIn' && (value as unknown[]).length === 0) return true;
       if (v === null) return false;
       switch (op) {
         case 'eq':

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import {
   clearRepositoryCache,
   closeDatabase,
@@ -284,5 +284,25 @@ describe('after the database is closed and opened again', () => {
     await closeDatabase();
     await initDatabase({ url: t.url, applicationName: t.appName, healthCheck: { enabled: false } });
     expect(await repo.findById(a.id)).toEqual(a);
+  });
+});
+
+describe('types', () => {
+  it('infers rows from the table and rejects unknown columns at compile time', () => {
+    type User = typeof users.$inferSelect;
+    type UserRepository = Repository<typeof users>;
+    expectTypeOf<Parameters<UserRepository['findById']>[0]>().toEqualTypeOf<number>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findById']>>>().toEqualTypeOf<User | undefined>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findMany']>>>().toEqualTypeOf<User[]>();
+    expectTypeOf(getRepository(posts, PostRepository)).toEqualTypeOf<PostRepository>();
+    const check = () => {
+      // @ts-expect-error: not a column
+      void userRepo().findMany({ where: { emial: 'x' } });
+      // @ts-expect-error: not a column
+      void userRepo().findMany({ orderBy: '-emial' });
+      // @ts-expect-error: wrong value type
+      void userRepo().findMany({ where: { age: { gt: 'old' } } });
+    };
+    expect(typeof check).toBe('function');
   });
 });
