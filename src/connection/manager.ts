@@ -3,7 +3,12 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsDatabase, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import { TypedErrorSession } from './drizzle-session.js';
 import { ambient, type QueryResult, type ResultMode } from '../context/index.js';
-import { resolveDatabaseConfig, type DatabaseOptions, type ResolvedDatabaseConfig } from '../config/index.js';
+import {
+  resolveDatabaseConfig,
+  resolveLogLevel,
+  type DatabaseOptions,
+  type ResolvedDatabaseConfig,
+} from '../config/index.js';
 import {
   ConnectionError,
   DatabaseNotInitializedError,
@@ -122,6 +127,7 @@ export class DatabaseManager<
     const pools: Pool[] = [];
     try {
       const config = resolveDatabaseConfig(merged);
+      resolveLogLevel();
       this.#config = config;
       const onPoolTimeout = (err: PoolTimeoutError): void => {
         log.warn({ pool: err.pool, active: err.active, idle: err.idle, waiting: err.waiting }, 'pool acquire timeout');

@@ -117,9 +117,19 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 
 let root: Logger | undefined;
 
-/** The process-wide logger, created on first use from LOG_LEVEL and NODE_ENV. */
+/**
+ * The process-wide logger, created on first use from LOG_LEVEL and NODE_ENV. A LOG_LEVEL that does not parse must
+ * not turn every log call (error paths included) into a throw: the logger then runs at `info` and says so once;
+ * `initDatabase()` and the server reject the value at start-up with a ConfigError.
+ */
 export function getLogger(): Logger {
-  root ??= createLogger();
+  if (root) return root;
+  try {
+    root = createLogger();
+  } catch (err) {
+    root = createLogger({ level: 'info' });
+    root.error({ err }, 'invalid logger configuration; logging at info');
+  }
   return root;
 }
 

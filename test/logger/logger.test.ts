@@ -243,11 +243,30 @@ describe('LOG_LEVEL and NODE_ENV in a fresh process', () => {
     expect(stdout.trim().startsWith('{')).toBe(false);
   });
 
-  it('LOG_LEVEL=silent writes nothing; an unknown level is a ConfigError naming LOG_LEVEL', async () => {
+  it('LOG_LEVEL=silent writes nothing; an unknown level is reported once and logging goes on at info', async () => {
     expect((await runWith({ NODE_ENV: 'production', LOG_LEVEL: 'silent' })).stdout).toBe('');
     const { stdout } = await runWith({ NODE_ENV: 'production', LOG_LEVEL: 'verbose' });
-    expect(stdout.trim()).toBe(
-      'THREW ConfigError LOG_LEVEL LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+    expect(stdout).not.toContain('THREW');
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; err?: { message?: string } });
+    expect(lines[0]!.msg).toBe('invalid logger configuration; logging at info');
+    expect(lines[0]!.err?.message).toContain(
+      'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent',
     );
+    expect(lines.slice(1).map((l) => l.msg)).toEqual(['i-line postgres://u:***@h/db', 'w-line']);
+  });
+
+  it('an unknown LOG_LEVEL fails initDatabase() with a ConfigError naming LOG_LEVEL', async () => {
+    const script = `
+      const { initDatabase } = await import(${JSON.stringify(DIST_LOGGER.replace('/logger/', '/db/'))});
+      try { await initDatabase({ url: 'postgres://postgres@127.0.0.1:1/x' }); }
+      catch (e) { console.log('THREW ' + e.name + ' ' + e.variable); }`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'verbose' },
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+    });
+    expect(stdout).toContain('THREW ConfigError LOG_LEVEL');
   });
 });
