@@ -8,7 +8,16 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'examples/*.mjs', 'bench/*.mjs'] },
+        projectService: {
+          allowDefaultProject: [
+            '*.js',
+            '*.mjs',
+            'examples/*.mjs',
+            'examples/*/*.mjs',
+            'test/fixtures/*.mjs',
+            'bench/*.mjs',
+          ],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -18,6 +18,7 @@ import {
 } from '../errors/index.js';
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
+import { recordPoolTimeout, recordQuery } from '../metrics/index.js';
 import { currentFrame, runTransaction } from '../transaction/runner.js';
 import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
 import { mayWrite, ReadConsistencyTracker } from './consistency.js';
@@ -130,6 +131,7 @@ export class DatabaseManager<
       this.#config = config;
       const onPoolTimeout = (err: PoolTimeoutError): void => {
         log.warn({ pool: err.pool, active: err.active, idle: err.idle, waiting: err.waiting }, 'pool acquire timeout');
+        recordPoolTimeout();
         dbEvents.emit('pool:timeout', {
           pool: err.pool,
           timeoutMs: err.timeoutMs,
@@ -296,11 +298,11 @@ export class DatabaseManager<
 
   #writeExecutor(primary: Pool, config: ResolvedDatabaseConfig): Executor {
     const run = this.#monitor((text, params, mode) => primary.query(text, params, mode, config.prepare), primary.role);
+    const inTransaction = this.#inTransaction();
     const consistency = this.#consistency;
     if (!consistency) {
       return (text, params, mode) => {
-        const tx = ambient.getStore()?.tx;
-        if (tx) return tx.execute(text, params, mode);
+        if (ambient.getStore()?.tx) return inTransaction(text, params, mode);
         if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
         return run(text, params, mode);
       };
@@ -308,10 +310,9 @@ export class DatabaseManager<
     // Read-your-writes: a write only stamps the session (on commit inside a transaction); the WAL position is
     // fetched by the first replica read that needs it.
     return (text, params, mode) => {
-      const tx = ambient.getStore()?.tx;
-      if (tx) {
+      if (ambient.getStore()?.tx) {
         this.#stampOnCommit(text);
-        return tx.execute(text, params, mode);
+        return inTransaction(text, params, mode);
       }
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
       if (!mayWrite(text)) return run(text, params, mode);
@@ -356,12 +357,17 @@ export class DatabaseManager<
         return router.primary.query(text, params, mode, config.prepare);
       }
     }, 'replica');
+    const inTransaction = this.#inTransaction();
     return (text, params, mode) => {
-      const tx = ambient.getStore()?.tx;
-      if (tx) return tx.execute(text, params, mode);
+      if (ambient.getStore()?.tx) return inTransaction(text, params, mode);
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
       return onReplica(text, params, mode);
     };
+  }
+
+  /** Statements of `getDatabase()` inside an ambient transaction: timed like every other statement. */
+  #inTransaction(): Executor {
+    return this.#monitor((text, params, mode) => ambient.getStore()!.tx!.execute(text, params, mode), 'primary');
   }
 
   #monitor(execute: Executor, role: 'primary' | 'replica' | 'embedded'): Executor {
@@ -373,14 +379,15 @@ export class DatabaseManager<
       const started = performance.now();
       return execute(text, params, mode).then(
         (result) => {
-          if (enabled) {
-            const durationMs = performance.now() - started;
-            if (durationMs >= slow) reportSlow(text, durationMs, effectiveRole);
-          }
+          const durationMs = performance.now() - started;
+          recordQuery(effectiveRole, durationMs);
+          if (enabled && durationMs >= slow) reportSlow(text, durationMs, effectiveRole);
           return result;
         },
         (err: unknown) => {
-          reportError(text, err, performance.now() - started, effectiveRole);
+          const durationMs = performance.now() - started;
+          recordQuery(effectiveRole, durationMs, err);
+          reportError(text, err, durationMs, effectiveRole);
           throw err;
         },
       );

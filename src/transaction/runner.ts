@@ -14,6 +14,7 @@ import {
 } from '../errors/index.js';
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
+import { recordTransaction } from '../metrics/index.js';
 import { TransactionFrame, TransactionScope } from './scope.js';
 import { registerHandle } from './handles.js';
 import type { IsolationLevel, RetryOptions, Transaction, TransactionHost, TransactionOptions } from './types.js';
@@ -132,22 +133,25 @@ async function runNew<T>(
   const work = ambient.run(store, () => Promise.resolve().then(() => fn(frame.handle)));
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
-  const deadline =
-    timeoutMs > 0
-      ? new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            if (scope.state !== 'active') return;
-            timedOut = true;
-            scope.state = 'timed-out';
-            reject(new TransactionTimeoutError(timeoutMs));
-          }, timeoutMs);
-        })
-      : undefined;
+  let expiredAfter = timeoutMs;
+  let expire: (afterMs: number) => void = () => undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    expire = (afterMs) => {
+      if (scope.state !== 'active') return;
+      timedOut = true;
+      expiredAfter = afterMs;
+      scope.state = 'timed-out';
+      reject(new TransactionTimeoutError(afterMs));
+    };
+    if (timeoutMs > 0) timer = setTimeout(() => expire(timeoutMs), timeoutMs);
+  });
   // The callback may still be running after a timeout; its later failure is expected and must not surface.
   work.catch(() => undefined);
+  const abort = (): void => expire(Math.round(performance.now() - scope.startedAt));
+  running.add(abort);
 
   try {
-    const result = deadline ? await Promise.race([work, deadline]) : await work;
+    const result = await Promise.race([work, deadline]);
     clearTimeout(timer);
     if (scope.state !== 'active') throw scope.closedError();
     scope.state = 'ending';
@@ -183,8 +187,24 @@ async function runNew<T>(
     await rollback(connection);
     scope.state = 'rolled-back';
     finish(frame, 'rollback', err, timedOut);
-    throw timedOut ? new TransactionTimeoutError(timeoutMs) : mapError(err);
+    throw timedOut ? new TransactionTimeoutError(expiredAfter) : mapError(err);
+  } finally {
+    running.delete(abort);
   }
+}
+
+const running = new Set<() => void>();
+
+/**
+ * Ends every running outermost transaction now, as if its deadline had passed: the running statement is
+ * cancelled, the transaction rolls back and its caller gets TransactionTimeoutError. Used by graceful shutdown
+ * once the grace period is over. Returns how many were aborted.
+ * @internal
+ */
+export function abortRunningTransactions(): number {
+  const all = [...running];
+  all.forEach((abort) => abort());
+  return all.length;
 }
 
 /** True when the server answered with an ordinary error: the session is intact and outside any transaction. */
@@ -212,6 +232,7 @@ async function rollback(connection: TransactionScope['connection']): Promise<voi
 function finish(frame: TransactionFrame, outcome: 'commit' | 'rollback', err?: unknown, timedOut = false): void {
   const { scope } = frame;
   const durationMs = performance.now() - scope.startedAt;
+  recordTransaction(outcome, durationMs, timedOut);
   if (outcome === 'commit') {
     if (dbEvents.has('transaction:commit')) {
       dbEvents.emit('transaction:commit', { txId: scope.txId, name: scope.name, durationMs });

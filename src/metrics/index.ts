@@ -1,0 +1,2 @@
+export { Counter, DEFAULT_BUCKETS, Gauge, Histogram, MetricsRegistry, type Labels } from './registry.js';
+export { metrics, recordPoolTimeout, recordQuery, recordTransaction, type MetricsRole } from './database.js';

@@ -1,0 +1,87 @@
+import { Hono } from 'hono';
+import { getReadToken, withReadSession } from '../connection/index.js';
+import { MetricsRegistry, metrics } from '../metrics/index.js';
+import { errorHandler } from './error-handler.js';
+import { checkReadiness, type MigrationCheck } from './readiness.js';
+import { httpDuration, httpInFlight, httpRequests } from './server-metrics.js';
+import type { EndpointOptions, FetchApp } from './types.js';
+
+/** Live state the built-in routes read. @internal */
+export interface ServerState {
+  draining: boolean;
+}
+
+/** @internal */
+export interface RootAppOptions {
+  app: FetchApp | undefined;
+  endpoints: EndpointOptions;
+  state: ServerState;
+  migrations: () => Promise<MigrationCheck>;
+  /** Header that carries the read-your-writes token; false turns it off. */
+  readTokenHeader: string | false;
+}
+
+/**
+ * The app the HTTP server runs: request accounting and the shutdown gate, the built-in endpoints, then the
+ * user's app for everything else.
+ * @internal
+ */
+export function buildRootApp(options: RootAppOptions): Hono {
+  const { state, endpoints } = options;
+  const root = new Hono();
+  root.onError(errorHandler());
+
+  root.use('*', async function serverLifecycle(c, next) {
+    if (state.draining) {
+      c.header('Connection', 'close');
+      return c.json({ error: { code: 'SHUTTING_DOWN', message: 'The server is shutting down' } }, 503);
+    }
+    const started = performance.now();
+    httpInFlight.inc();
+    try {
+      await next();
+    } finally {
+      httpInFlight.dec();
+      httpRequests.inc({ method: c.req.method, status: String(c.res.status) });
+      httpDuration.observe({ method: c.req.method }, (performance.now() - started) / 1000);
+    }
+    // Keep-alive clients learn to reconnect elsewhere instead of reusing a socket that is about to close.
+    if (state.draining) c.header('Connection', 'close');
+    return undefined;
+  });
+
+  const tokenHeader = options.readTokenHeader;
+  if (tokenHeader !== false) {
+    // Each request is one read-your-writes session, resumed from the token the client sent back: a read after
+    // the client's own write (in this or an earlier request) never comes from a replica that is behind it.
+    root.use('*', function readYourWrites(c, next) {
+      return withReadSession(
+        async () => {
+          await next();
+          const token = await getReadToken();
+          if (token !== undefined) c.header(tokenHeader, token);
+        },
+        { token: c.req.header(tokenHeader) },
+      );
+    });
+  }
+
+  const probeTimeout = endpoints.probeTimeout ?? 2000;
+  const healthPath = endpoints.health ?? '/health';
+  const readyPath = endpoints.ready ?? '/health/ready';
+  const metricsPath = endpoints.metrics ?? '/metrics';
+  if (healthPath !== false) root.get(healthPath, (c) => c.json({ status: 'ok' }));
+  if (readyPath !== false) {
+    root.get(readyPath, async (c) => {
+      const report = await checkReadiness(probeTimeout, state.draining, options.migrations);
+      return c.json(report, report.status === 'ready' ? 200 : 503);
+    });
+  }
+  if (metricsPath !== false) {
+    root.get(metricsPath, (c) => c.body(metrics.render(), 200, { 'Content-Type': MetricsRegistry.contentType }));
+  }
+
+  const app = options.app;
+  if (app) root.all('*', (c) => app.fetch(c.req.raw, c.env));
+  return root;
+}

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
+import { parsePrometheus } from '../helpers/prometheus.js';
+import { call, startService, type ServiceProcess } from '../helpers/service.js';
+
+let db: TestDatabase;
+let service: ServiceProcess;
+
+beforeAll(async () => {
+  db = await createTestDatabase('example');
+  service = await startService({ DATABASE_URL: db.url, DB_APPLICATION_NAME: db.appName });
+});
+
+afterAll(async () => {
+  if (service) {
+    service.child.kill('SIGTERM');
+    const exit = await service.exited;
+    expect(exit.code).toBe(0);
+  }
+  if (db) {
+    expect(await waitFor(async () => (await db.leaks()).length === 0, 5000)).toBe(true);
+    await db.drop();
+  }
+});
+
+describe('the example service over HTTP', () => {
+  it('applied its migrations and loaded the seed server.config.ts', async () => {
+    const tables = await db.sql<{ table_name: string }[]>`
+      select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
+    expect(tables.map((t) => t.table_name)).toEqual(['posts', 'users']);
+    const metrics = parsePrometheus((await call(service, 'GET', '/metrics')).body as string);
+    // pool.max 50 comes only from examples/service/server.config.ts (the default is 10).
+    expect(metrics.sum('spfn_db_pool_max_connections', { pool: 'primary' })).toBe(50);
+  });
+
+  it('creates, reads, updates and deletes users and posts', async () => {
+    const created = await call(service, 'POST', '/users', { email: 'ada@example.com', name: 'Ada' });
+    expect(created.status).toBe(201);
+    const id = created.body.id as number;
+    expect(created.body).toMatchObject({ email: 'ada@example.com', name: 'Ada' });
+
+    expect((await call(service, 'GET', `/users/${id}`)).body).toMatchObject({ id, name: 'Ada' });
+    const renamed = await call(service, 'PATCH', `/users/${id}`, { name: 'Ada L.' });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body.name).toBe('Ada L.');
+    const [row] = await db.sql<{ name: string }[]>`select name from users where id = ${id}`;
+    expect(row!.name).toBe('Ada L.');
+
+    const post = await call(service, 'POST', '/posts', { authorId: id, title: 'Notes', body: 'on engines' });
+    expect(post.status).toBe(201);
+    const withAuthor = await call(service, 'GET', `/posts/${post.body.id}`);
+    expect(withAuthor.body).toMatchObject({ title: 'Notes', author: { id, name: 'Ada L.' } });
+    expect((await call(service, 'PATCH', `/posts/${post.body.id}`, { title: 'Notes II' })).body.title).toBe('Notes II');
+
+    // The author has a post: deleting her is a foreign-key conflict.
+    const blocked = await call(service, 'DELETE', `/users/${id}`);
+    expect(blocked.status).toBe(409);
+    expect(blocked.body.error.code).toBe('FOREIGN_KEY_VIOLATION');
+
+    expect((await call(service, 'DELETE', `/posts/${post.body.id}`)).status).toBe(204);
+    expect((await call(service, 'GET', `/posts/${post.body.id}`)).status).toBe(404);
+    expect((await call(service, 'DELETE', `/users/${id}`)).status).toBe(204);
+    expect((await call(service, 'GET', `/users/${id}`)).status).toBe(404);
+    expect((await db.sql`select 1 from users where id = ${id}`).length).toBe(0);
+  });
+
+  it('pages users and an author’s posts with totals', async () => {
+    const author = await call(service, 'POST', '/users', { email: 'pager@example.com', name: 'Pager' });
+    for (let i = 1; i <= 23; i++) {
+      const res = await call(service, 'POST', '/posts', { authorId: author.body.id, title: `Post ${i}` });
+      expect(res.status).toBe(201);
+    }
+    const first = await call(service, 'GET', `/users/${author.body.id}/posts?page=1&size=10`);
+    expect(first.body.meta).toEqual({ page: 1, size: 10, total: 23, totalPages: 3 });
+    expect(first.body.data.map((p: { title: string }) => p.title)[0]).toBe('Post 23');
+    const last = await call(service, 'GET', `/users/${author.body.id}/posts?page=3&size=10`);
+    expect(last.body.data.map((p: { title: string }) => p.title)).toEqual(['Post 3', 'Post 2', 'Post 1']);
+    const beyond = await call(service, 'GET', `/users/${author.body.id}/posts?page=4&size=10`);
+    expect(beyond.body.data).toEqual([]);
+    expect((await call(service, 'GET', '/users?size=1000')).status).toBe(400);
+    const users = await call(service, 'GET', '/users?size=1');
+    const [counted] = await db.sql<{ total: number }[]>`select count(*)::int as total from users`;
+    expect(users.body.meta.total).toBe(counted!.total);
+  });
+
+  it('maps database errors to HTTP statuses', async () => {
+    await call(service, 'POST', '/users', { email: 'dup@example.com', name: 'Dup' });
+    const duplicate = await call(service, 'POST', '/users', { email: 'dup@example.com', name: 'Dup 2' });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.error.code).toBe('UNIQUE_VIOLATION');
+    const missing = await call(service, 'POST', '/users', { email: 'noname@example.com' });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.code).toBe('NOT_NULL_VIOLATION');
+    const orphan = await call(service, 'POST', '/posts', { authorId: 987654321, title: 'x' });
+    expect(orphan.status).toBe(409);
+    expect(orphan.body.error.code).toBe('FOREIGN_KEY_VIOLATION');
+    expect((await call(service, 'GET', '/users/987654321')).status).toBe(404);
+    expect((await call(service, 'GET', '/users/abc')).status).toBe(400);
+    // A transaction past its deadline: 504, its write rolled back, and the sleeping statement cancelled.
+    const late = await call(service, 'GET', '/demo/slow?ms=5000&timeout=300&email=late@example.com');
+    expect(late.status).toBe(504);
+    // The JS deadline and the server's statement_timeout (set to the same remaining time) race.
+    expect(['TRANSACTION_TIMEOUT', 'QUERY_TIMEOUT']).toContain(late.body.error.code);
+    expect((await db.sql`select 1 from users where email = 'late@example.com'`).length).toBe(0);
+    const sleeping = await db.sql`
+      select pid from pg_stat_activity where application_name = ${db.appName} and query like '%pg_sleep%'
+        and state = 'active'`;
+    expect(sleeping.length).toBe(0);
+  });
+
+  it('rolls back both writes of the transactional route when the second one fails', async () => {
+    const refused = await call(service, 'POST', '/signup', {
+      user: { email: 'rollback@example.com', name: 'Ro' },
+      post: { title: '   ' },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('CHECK_VIOLATION');
+    expect((await db.sql`select 1 from users where email = 'rollback@example.com'`).length).toBe(0);
+
+    const ok = await call(service, 'POST', '/signup', {
+      user: { email: 'rollback@example.com', name: 'Ro' },
+      post: { title: 'Hello' },
+    });
+    expect(ok.status).toBe(201);
+    const rows = await db.sql`
+      select u.id from users u join posts p on p.author_id = u.id where u.email = 'rollback@example.com'`;
+    expect(rows.length).toBe(1);
+  });
+
+  it('serves /metrics as Prometheus text whose counters move with traffic', async () => {
+    const before = parsePrometheus((await call(service, 'GET', '/metrics')).body as string);
+    expect(before.types.get('spfn_db_queries_total')).toBe('counter');
+    expect(before.types.get('spfn_db_query_duration_seconds')).toBe('histogram');
+    expect(before.types.get('spfn_db_pool_active_connections')).toBe('gauge');
+    for (const kind of ['pool_acquire', 'transaction', 'query']) {
+      expect(before.samples.some((s) => s.name === 'spfn_db_timeouts_total' && s.labels.kind === kind)).toBe(true);
+    }
+
+    for (let i = 0; i < 5; i++) await call(service, 'POST', '/users', { email: `m${i}@example.com`, name: 'M' });
+    await call(service, 'POST', '/signup', { user: { email: 'm-tx@example.com', name: 'T' }, post: { title: 'T' } });
+    await call(service, 'POST', '/signup', { user: { email: 'm-tx2@example.com', name: 'T' }, post: { title: ' ' } });
+
+    const after = parsePrometheus((await call(service, 'GET', '/metrics')).body as string);
+    const moved = (name: string, match?: Record<string, string>): number =>
+      after.sum(name, match) - before.sum(name, match);
+    expect(moved('spfn_db_queries_total', { outcome: 'ok' })).toBeGreaterThanOrEqual(7);
+    expect(moved('spfn_db_queries_total', { outcome: 'error' })).toBeGreaterThanOrEqual(1);
+    expect(moved('spfn_db_query_duration_seconds_count')).toBe(moved('spfn_db_queries_total'));
+    expect(moved('spfn_db_transactions_total', { outcome: 'commit' })).toBe(1);
+    expect(moved('spfn_db_transactions_total', { outcome: 'rollback' })).toBe(1);
+    expect(moved('spfn_db_transaction_duration_seconds_count')).toBe(2);
+    expect(moved('spfn_http_requests_total', { method: 'POST', status: '201' })).toBe(6);
+    expect(moved('spfn_http_requests_total', { method: 'POST', status: '400' })).toBe(1);
+    expect(after.sum('spfn_db_pool_healthy', { pool: 'primary' })).toBe(1);
+  });
+
+  it('answers liveness and readiness per part', async () => {
+    expect((await call(service, 'GET', '/health')).body).toEqual({ status: 'ok' });
+    const ready = await call(service, 'GET', '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('ready');
+    expect(ready.body.checks.database.primary).toMatchObject({ name: 'primary', status: 'up' });
+    expect(ready.body.checks.database.primary.url).not.toContain('@127.0.0.1:5432/' + db.name + '?');
+    expect(ready.body.checks.redis).toEqual({ status: 'disabled' });
+    expect(ready.body.checks.migrations).toEqual({ status: 'up', pending: 0 });
+  });
+});
