@@ -58,6 +58,7 @@ export class PostgresPool implements Pool {
   #probe: postgres.Sql | undefined;
   /** Array types learned from the server by the first connection (see #learnTypes). */
   #types: LearnedTypes | undefined;
+  #pendingReserves = 0;
   readonly #gate: Gate;
   #closing: Promise<void> | undefined;
 
@@ -117,7 +118,7 @@ export class PostgresPool implements Pool {
       serializers: { ...options.serializers },
       typeArrayMap: { ...options.shared.typeArrayMap },
     };
-    options.fetch_types = false;
+    if (this.#pendingReserves === 0) options.fetch_types = false;
   }
 
   async reset(): Promise<void> {
@@ -152,7 +153,7 @@ export class PostgresPool implements Pool {
     const started = performance.now();
     await this.#gate.acquireExclusive();
     const remaining = Math.max(1, this.#gate.acquireTimeout - (performance.now() - started));
-    const pending = this.#sql.reserve();
+    const pending = this.#reserveConnection();
     try {
       const reserved = await withTimeout(pending, remaining, () => this.#gate.timeoutError());
       return new PostgresConnection(reserved, this.#gate);
@@ -165,6 +166,25 @@ export class PostgresPool implements Pool {
       );
       throw toDatabaseError(err);
     }
+  }
+
+  /**
+   * postgres.js (3.4.9, porsager/postgres#751) never hands a freshly opened connection to `reserve()` when
+   * `fetch_types` is off. Type fetching is therefore switched back on while a reservation is pending, so a
+   * connection opened for it takes the path that works; plain statements open connections without it.
+   */
+  #reserveConnection(): Promise<postgres.ReservedSql> {
+    const sql = this.#sql;
+    const options = sql.options as unknown as SharedOptions;
+    this.#pendingReserves++;
+    options.fetch_types = true;
+    const pending = sql.reserve();
+    const settled = (): void => {
+      this.#pendingReserves--;
+      if (this.#pendingReserves === 0 && this.#types && this.#sql === sql) options.fetch_types = false;
+    };
+    pending.then(settled, settled);
+    return pending;
   }
 
   async ping(timeoutMs: number): Promise<void> {

@@ -90,6 +90,32 @@ describe('connection failures', () => {
   });
 });
 
+describe('array types', () => {
+  it('arrays parse on every connection, also after a pool reset, and a cold reserve does not hang', async () => {
+    const manager = new DatabaseManager({
+      url: t.url,
+      applicationName: t.appName,
+      healthCheck: { enabled: false },
+      pool: { max: 6, acquireTimeout: 3000 },
+    });
+    const db = (await manager.init()).write;
+    const check = async (): Promise<void> => {
+      const rows = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          db.execute<{ a: number[]; t: string[] }>(sql`select array[1,2]::int[] as a, array['x']::text[] as t`),
+        ),
+      );
+      for (const [row] of rows) expect(row).toEqual({ a: [1, 2], t: ['x'] });
+    };
+    await check();
+    await manager.pools.primary.reset?.();
+    // The first statements after the reset open connections through reserve() (transactions), then plain ones.
+    await Promise.all(Array.from({ length: 3 }, () => manager.transaction(async (tx) => tx.execute(sql`select 1`))));
+    await check();
+    await manager.close();
+  });
+});
+
 describe('pool acquire timeout', () => {
   it('pool of 2 held busy: the 3rd caller gets PoolTimeoutError near the acquire timeout, then the pool recovers', async () => {
     const manager = new DatabaseManager({
