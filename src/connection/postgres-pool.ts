@@ -79,7 +79,9 @@ export class PostgresPool implements Pool {
       connect_timeout: options.connectTimeout,
       max_lifetime: options.maxLifetime === 0 ? null : options.maxLifetime,
       prepare: options.prepare,
-      connection: { application_name: options.applicationName },
+      // Every statement is a named prepared statement; custom plans keep the plan quality of unprepared statements
+      // (a generic plan can be far worse for skewed data), while saving the parse and the describe round trip.
+      connection: { application_name: options.applicationName, plan_cache_mode: 'force_custom_plan' },
       onnotice: () => undefined,
       // postgres.js waits up to 20 s between reconnects after repeated failures; after a restart the first query
       // should not wait that long (the health check already limits reconnect attempts).
