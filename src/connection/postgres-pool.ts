@@ -79,9 +79,13 @@ export class PostgresPool implements Pool {
       connect_timeout: options.connectTimeout,
       max_lifetime: options.maxLifetime === 0 ? null : options.maxLifetime,
       prepare: options.prepare,
-      // Every statement is a named prepared statement; custom plans keep the plan quality of unprepared statements
-      // (a generic plan can be far worse for skewed data), while saving the parse and the describe round trip.
-      connection: { application_name: options.applicationName, plan_cache_mode: 'force_custom_plan' },
+      // With named prepared statements, custom plans keep the plan quality of unprepared statements (a generic
+      // plan can be far worse for skewed data) while saving the parse and the describe round trip. Unnamed
+      // statements (prepare off, e.g. behind PgBouncer, which rejects unknown startup parameters) always get
+      // custom plans, so the parameter is only sent with prepare on.
+      connection: options.prepare
+        ? { application_name: options.applicationName, plan_cache_mode: 'force_custom_plan' }
+        : { application_name: options.applicationName },
       onnotice: () => undefined,
       // postgres.js waits up to 20 s between reconnects after repeated failures; after a restart the first query
       // should not wait that long (the health check already limits reconnect attempts).
