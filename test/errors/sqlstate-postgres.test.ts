@@ -72,8 +72,11 @@ beforeAll(async () => {
 afterAll(async () => {
   dbEvents.off('query:error', onQueryError);
   await closeDatabase();
-  expect(await waitFor(async () => (await db.leaks()).length === 0, 5000)).toBe(true);
-  await db.drop();
+  try {
+    expect(await waitFor(async () => (await db.leaks()).length === 0, 5000)).toBe(true);
+  } finally {
+    await db.drop();
+  }
 });
 
 /** Runs a statement that must fail, and returns the raw error Drizzle threw. */

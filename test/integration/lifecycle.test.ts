@@ -12,9 +12,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  const gone = await waitFor(async () => (await t.leaks()).length === 0, 5000);
-  expect(gone, 'no connection of this file left in pg_stat_activity').toBe(true);
-  await t.drop();
+  try {
+    const gone = await waitFor(async () => (await t.leaks()).length === 0, 5000);
+    expect(gone, 'no connection of this file left in pg_stat_activity').toBe(true);
+  } finally {
+    await t.drop();
+  }
 });
 
 describe('default instance lifecycle', () => {

@@ -52,8 +52,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  expect(await waitFor(async () => (await primary.leaks()).length === 0, 5000)).toBe(true);
-  await Promise.all([primary.drop(), replicaA.drop(), replicaB.drop()]);
+  try {
+    expect(await waitFor(async () => (await primary.leaks()).length === 0, 5000)).toBe(true);
+  } finally {
+    await Promise.all([primary.drop(), replicaA.drop(), replicaB.drop()]);
+  }
 });
 
 describe('read routing', () => {

@@ -42,8 +42,11 @@ beforeEach(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
-  await t.drop();
+  try {
+    expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
+  } finally {
+    await t.drop();
+  }
 });
 
 describe('transaction()', () => {

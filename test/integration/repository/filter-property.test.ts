@@ -107,8 +107,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
-  await t.drop();
+  try {
+    expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
+  } finally {
+    await t.drop();
+  }
 });
 
 const ids = (rows: Item[]) => rows.map((r) => r.id).sort((a, b) => a - b);

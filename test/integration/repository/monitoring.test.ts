@@ -49,8 +49,11 @@ beforeEach(async () => {
 afterAll(async () => {
   off.forEach((f) => f());
   await closeDatabase();
-  expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
-  await t.drop();
+  try {
+    expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
+  } finally {
+    await t.drop();
+  }
 });
 
 describe('routing with a replica', () => {
