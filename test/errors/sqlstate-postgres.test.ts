@@ -28,7 +28,14 @@ import {
   UniqueViolationError,
 } from '@spfn/core/errors';
 import { captureLogs } from '../helpers/log-capture.js';
-import { closedPort, createTestDatabase, urlFor, waitFor, type TestDatabase } from '../helpers/pg.js';
+import {
+  closedPort,
+  createTestDatabase,
+  urlFor,
+  waitFor,
+  type TestDatabase,
+  expectNoLeaksThenDrop,
+} from '../helpers/pg.js';
 
 /** A value that must never show up in an error message, JSON form, event or log line. */
 const SECRET_VALUE = 'distinctive-param-9f4c1e';
@@ -72,11 +79,7 @@ beforeAll(async () => {
 afterAll(async () => {
   dbEvents.off('query:error', onQueryError);
   await closeDatabase();
-  try {
-    expect(await waitFor(async () => (await db.leaks()).length === 0, 5000)).toBe(true);
-  } finally {
-    await db.drop();
-  }
+  await expectNoLeaksThenDrop(db);
 });
 
 /** Runs a statement that must fail, and returns the raw error Drizzle threw. */

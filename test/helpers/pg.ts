@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { expect } from 'vitest';
 
 /** The shared test server (trust auth). */
 export const ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -93,4 +94,17 @@ export async function closedPort(): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * The end of every integration file: no connection of its appName may remain (they get 5 s to go), and the
+ * database is dropped whatever the probe says.
+ */
+export async function expectNoLeaksThenDrop(t: TestDatabase, ...others: TestDatabase[]): Promise<void> {
+  try {
+    const gone = await waitFor(async () => (await t.leaks()).length === 0, 5000);
+    expect(gone, 'no connection of this file left in pg_stat_activity').toBe(true);
+  } finally {
+    await Promise.all([t, ...others].map((db) => db.drop()));
+  }
 }

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, DatabaseManager, getDatabase, initDatabase, dbEvents } from '@spfn/core/db';
 import { ConnectionError, DatabaseNotInitializedError, PoolTimeoutError } from '@spfn/core/errors';
-import { closedPort, createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
+import { closedPort, createTestDatabase, waitFor, type TestDatabase, expectNoLeaksThenDrop } from '../helpers/pg.js';
 
 let t: TestDatabase;
 
@@ -12,12 +12,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  try {
-    const gone = await waitFor(async () => (await t.leaks()).length === 0, 5000);
-    expect(gone, 'no connection of this file left in pg_stat_activity').toBe(true);
-  } finally {
-    await t.drop();
-  }
+  await expectNoLeaksThenDrop(t);
 });
 
 describe('default instance lifecycle', () => {

@@ -2,7 +2,7 @@ import { eq, relations, sql } from 'drizzle-orm';
 import { bigint, pgTable, text } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, getDatabase, initDatabase, transaction, dbEvents } from '@spfn/core/db';
-import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
+import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../helpers/pg.js';
 
 const users = pgTable('users', {
   id: bigint('id', { mode: 'number' }).primaryKey(),
@@ -52,11 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  try {
-    expect(await waitFor(async () => (await primary.leaks()).length === 0, 5000)).toBe(true);
-  } finally {
-    await Promise.all([primary.drop(), replicaA.drop(), replicaB.drop()]);
-  }
+  await expectNoLeaksThenDrop(primary, replicaA, replicaB);
 });
 
 describe('read routing', () => {

@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { closeDatabase, dbEvents, getDatabase, initDatabase, Transactional } from '@spfn/core/db';
-import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
+import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../helpers/pg.js';
 
 const rows = pgTable('rows', { name: text('name').primaryKey(), n: integer('n').notNull().default(0) });
 
@@ -76,11 +76,7 @@ beforeEach(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  try {
-    expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
-  } finally {
-    await t.drop();
-  }
+  await expectNoLeaksThenDrop(t);
 });
 
 describe('Transactional()', () => {

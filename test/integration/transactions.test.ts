@@ -15,7 +15,7 @@ import {
   transaction,
 } from '@spfn/core/db';
 import { TransactionError, TransactionTimeoutError, UniqueViolationError } from '@spfn/core/errors';
-import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
+import { createTestDatabase, waitFor, type TestDatabase, expectNoLeaksThenDrop } from '../helpers/pg.js';
 
 const items = pgTable('items', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
@@ -42,11 +42,7 @@ beforeEach(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  try {
-    expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
-  } finally {
-    await t.drop();
-  }
+  await expectNoLeaksThenDrop(t);
 });
 
 describe('transaction()', () => {

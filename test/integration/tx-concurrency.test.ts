@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseManager, getDatabase, initDatabase, closeDatabase, transaction, Transactional } from '@spfn/core/db';
 import { SerializationError, DeadlockError } from '@spfn/core/errors';
-import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
+import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../helpers/pg.js';
 
 let t: TestDatabase;
 
@@ -16,11 +16,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  try {
-    expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
-  } finally {
-    await t.drop();
-  }
+  await expectNoLeaksThenDrop(t);
 });
 
 describe('serialization retry: the bank invariant', () => {

@@ -3,7 +3,7 @@ import { bigint, integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, getRepository, initDatabase, transaction, type Filter } from '@spfn/core/db';
 import { InvalidQueryError } from '@spfn/core/errors';
-import { createTestDatabase, waitFor, type TestDatabase } from '../../helpers/pg.js';
+import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../../helpers/pg.js';
 
 const items = pgTable('items', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedByDefaultAsIdentity(),
@@ -107,11 +107,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  try {
-    expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
-  } finally {
-    await t.drop();
-  }
+  await expectNoLeaksThenDrop(t);
 });
 
 const ids = (rows: Item[]) => rows.map((r) => r.id).sort((a, b) => a - b);

@@ -11,7 +11,7 @@ import {
   type CursorPage,
 } from '@spfn/core/db';
 import { InvalidQueryError, NotFoundError, StaleVersionError } from '@spfn/core/errors';
-import { createTestDatabase, waitFor, type TestDatabase } from '../../helpers/pg.js';
+import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../../helpers/pg.js';
 import { DDL, docs, notes, posts, tags, tokens, TOKENS_DDL, users } from './schema.js';
 
 class PostRepository extends Repository<typeof posts> {
@@ -40,11 +40,7 @@ beforeEach(async () => {
 
 afterAll(async () => {
   await closeDatabase();
-  try {
-    expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
-  } finally {
-    await t.drop();
-  }
+  await expectNoLeaksThenDrop(t);
 });
 
 class Rollback extends Error {}

@@ -10,7 +10,7 @@ import {
 } from '@spfn/core/db';
 import { UniqueViolationError } from '@spfn/core/errors';
 import { captureLogs } from '../../helpers/log-capture.js';
-import { createTestDatabase, waitFor, type TestDatabase } from '../../helpers/pg.js';
+import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../../helpers/pg.js';
 import { DDL, users } from './schema.js';
 
 // The replica URL points at the same server: what is checked is that reads are routed to the replica pool
@@ -49,11 +49,7 @@ beforeEach(async () => {
 afterAll(async () => {
   off.forEach((f) => f());
   await closeDatabase();
-  try {
-    expect(await waitFor(async () => (await t.leaks()).length === 0, 5000)).toBe(true);
-  } finally {
-    await t.drop();
-  }
+  await expectNoLeaksThenDrop(t);
 });
 
 describe('routing with a replica', () => {
