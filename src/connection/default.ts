@@ -3,19 +3,11 @@ import { DatabaseManager, type Database, type DatabaseInstances, type DatabaseMa
 import type { DatabaseHealth } from './health.js';
 import type { Pool } from './pool.js';
 
-let defaultManager = new DatabaseManager();
+const defaultManager = new DatabaseManager();
 
 /** The DatabaseManager behind `initDatabase()`, `getDatabase()` and `transaction()`. */
 export function getDatabaseManager(): DatabaseManager {
   return defaultManager;
-}
-
-/**
- * Replaces the default manager (for an application that builds its own). The previous one is not closed.
- * @internal
- */
-export function setDatabaseManager(manager: DatabaseManager): void {
-  defaultManager = manager;
 }
 
 /**

@@ -5,7 +5,6 @@ export {
   getDatabaseHealth,
   getDatabaseManager,
   initDatabase,
-  setDatabaseManager,
   type CreatedDatabase,
 } from './default.js';
 export { DatabaseManager, type Database, type DatabaseInstances, type DatabaseManagerOptions } from './manager.js';

@@ -61,14 +61,10 @@ export async function runTransaction<T>(
       if (attempt >= retry.attempts || !(err instanceof SerializationError || err instanceof DeadlockError)) throw err;
       const backoff = Math.min(retry.maxDelay, retry.baseDelay * 2 ** (attempt - 1));
       log.debug({ attempt, code: err.code, name: options.name }, 'retrying transaction');
-      retryCounter.count++;
       await delay(Math.random() * backoff);
     }
   }
 }
-
-/** Retries done since start (tests and metrics read it). @internal */
-export const retryCounter = { count: 0 };
 
 function retryPolicy(retry: TransactionOptions['retry']): Required<RetryOptions> {
   const base = { attempts: 1, baseDelay: 20, maxDelay: 1000 };
