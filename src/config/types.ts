@@ -1,4 +1,4 @@
-/** Read-your-writes strategy for reads after a write (see docs/connection.md). */
+/** Read-your-writes strategy for reads after a write (see docs/01-connection.md). */
 export type ReadConsistency = 'lsn' | 'sticky' | 'none';
 
 /** Logger levels accepted by LOG_LEVEL. */

@@ -35,7 +35,7 @@ type Rows = Record<string, unknown>[];
  * `getRepository(table)`; extend the class to add queries, using `this.db` (writes) and `this.readDb` (reads).
  *
  * Tables with an `updatedAt` column get it set by every update path; with a `deletedAt` column, soft delete; with
- * a `version` column, optimistic locking (see docs/repository.md). Pass options to turn these off.
+ * a `version` column, optimistic locking (see docs/02-repository.md). Pass options to turn these off.
  *
  * @example
  * ```ts
