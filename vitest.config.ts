@@ -11,6 +11,8 @@ const BOTH_BACKENDS = [
   'test/errors/sqlstate-matrix.test.ts',
   'test/integration/transactions.test.ts',
   'test/integration/transactional-http.test.ts',
+  'test/integration/repository/methods.test.ts',
+  'test/integration/repository/filter-property.test.ts',
 ];
 
 const env = { LOG_LEVEL: 'warn', NODE_ENV: 'test' };
