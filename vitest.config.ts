@@ -13,6 +13,7 @@ const BOTH_BACKENDS = [
   'test/integration/transactional-http.test.ts',
   'test/integration/repository/methods.test.ts',
   'test/integration/repository/filter-property.test.ts',
+  'test/migrations/run.test.ts',
 ];
 
 const env = { LOG_LEVEL: 'warn', NODE_ENV: 'test' };
