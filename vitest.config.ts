@@ -14,6 +14,7 @@ const BOTH_BACKENDS = [
   'test/integration/repository/methods.test.ts',
   'test/integration/repository/filter-property.test.ts',
   'test/migrations/run.test.ts',
+  'test/server/example-service.test.ts',
 ];
 
 const env = { LOG_LEVEL: 'warn', NODE_ENV: 'test' };
