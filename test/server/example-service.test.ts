@@ -79,9 +79,10 @@ afterAll(async () => {
     const exit = await service.exited;
     expect(exit.code).toBe(0);
   }
-  if (db) {
-    expect(await waitFor(async () => (await db.leaks()).length === 0, 5000)).toBe(true);
-    await db.drop();
+  const server = db;
+  if (server) {
+    expect(await waitFor(async () => (await server.leaks()).length === 0, 5000)).toBe(true);
+    await server.drop();
   }
 });
 
