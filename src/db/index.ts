@@ -53,6 +53,7 @@ export {
   optionalForeignKey,
   timestamps,
   updatedAtTriggerSql,
+  type ForeignKeyName,
   type ForeignKeyOptions,
   type OptionalForeignKeyOptions,
   type ReferencedId,
