@@ -309,9 +309,9 @@ describe('types', () => {
     type UserRepository = Repository<typeof users>;
     expectTypeOf<Parameters<UserRepository['findById']>[0]>().toEqualTypeOf<number>();
     expectTypeOf<Awaited<ReturnType<UserRepository['findById']>>>().toEqualTypeOf<User | null>();
-    for (const m of ['findOne', 'update', 'delete'] as const) {
-      expectTypeOf<Awaited<ReturnType<UserRepository[typeof m]>>>().toEqualTypeOf<User | null>();
-    }
+    expectTypeOf<Awaited<ReturnType<UserRepository['findOne']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['update']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['delete']>>>().toEqualTypeOf<User | null>();
     expectTypeOf<Awaited<ReturnType<UserRepository['findAll']>>>().toEqualTypeOf<User[]>();
     expectTypeOf<Awaited<ReturnType<UserRepository['findMany']>>>().toEqualTypeOf<User[]>();
     expectTypeOf(getRepository(posts, PostRepository)).toEqualTypeOf<PostRepository>();
