@@ -51,6 +51,7 @@ export {
   optionalForeignKey,
   timestamps,
   updatedAtTriggerSql,
+  type ForeignKeyName,
   type ForeignKeyOptions,
   type OptionalForeignKeyOptions,
   type ReferencedId,

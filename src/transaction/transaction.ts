@@ -19,11 +19,28 @@ export function getTransactionId(): string | undefined {
 
 /**
  * Runs `fn` with `tx` as the ambient transaction: code inside that calls `getTransaction()`, a repository or
- * `getDatabase()` uses `tx`. `tx` must be a handle given by `transaction()` (or `getTransaction()`).
+ * `getDatabase()` uses `tx`. `tx` is a handle given by `transaction()` or `getTransaction()`, or the `tx` Drizzle
+ * hands to `getDatabase().transaction(async (tx) => …)` (and to `tx.transaction(…)`, a savepoint).
+ *
+ * @example
+ * ```ts
+ * app.use('/api/*', async (c, next) => {
+ *   await getDatabase().transaction(async (tx) => {
+ *     await runWithTransaction(tx, () => next());
+ *   });
+ * });
+ * ```
  */
-export function runWithTransaction<T>(tx: Transaction<Record<string, unknown>>, fn: () => T): T {
+export function runWithTransaction<T, TSchema extends Record<string, unknown> = Record<string, unknown>>(
+  tx: Transaction<TSchema>,
+  fn: () => T,
+): T {
   const frame = frameOf(tx);
-  if (!frame) throw new TransactionError('runWithTransaction() needs a handle created by transaction()');
+  if (!frame) {
+    throw new TransactionError(
+      'runWithTransaction() needs a transaction of this package: from transaction(), getTransaction() or getDatabase().transaction()',
+    );
+  }
   const outer = ambient.getStore();
   return ambient.run({ tx: frame, session: outer?.session, route: outer?.route }, () => startNow(fn()));
 }
