@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { PGlite, type QueryOptions } from '@electric-sql/pglite';
 import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { Gate } from './gate.js';
+import { isNewDataDir, PgliteTemplate } from './pglite-template.js';
 import type { Pool, PooledConnection } from './pool.js';
 import { withTimeout } from './timeout.js';
 
@@ -45,10 +46,11 @@ export class PglitePool implements Pool {
 
   /** Opens (or creates) the embedded database in `dataDir`, or in memory for `memory://`. */
   static async open(options: PglitePoolOptions): Promise<PglitePool> {
+    const fresh = isNewDataDir(options.dataDir);
     if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
     let db: PGlite;
     try {
-      db = await PGlite.create(options.dataDir);
+      db = fresh ? await createFromTemplate(options.dataDir) : await PGlite.create(options.dataDir);
     } catch (err) {
       throw new ConnectionError(`Could not open the embedded database in ${options.dataDir}`, { cause: err });
     }
@@ -93,6 +95,27 @@ export class PglitePool implements Pool {
     })();
     return this.#closing;
   }
+}
+
+/** A new database: a copy of the cached template when there is one, else initdb (then cached for next time). */
+async function createFromTemplate(dataDir: string): Promise<PGlite> {
+  const template = new PgliteTemplate();
+  const tarball = template.load();
+  if (tarball !== undefined) {
+    try {
+      return await PGlite.create(dataDir, { loadDataDir: tarball });
+    } catch {
+      // A tarball this PGlite cannot start from: forget it, and empty the (new) directory it was unpacked into.
+      template.discard();
+      if (!dataDir.startsWith('memory://')) {
+        rmSync(dataDir, { recursive: true, force: true });
+        mkdirSync(dataDir, { recursive: true });
+      }
+    }
+  }
+  const db = await PGlite.create(dataDir);
+  await template.save(db);
+  return db;
 }
 
 async function runOn(db: PGlite, text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
