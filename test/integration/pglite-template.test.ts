@@ -18,8 +18,6 @@ async function open(dataDir: string): Promise<{ n: number; sb: string }> {
     cwd,
     env: {
       ...process.env,
-      // drizzle-orm is resolved from the fixture's own location (the repository), the package by its built entry.
-      SPFN_DB_ENTRY: join(ROOT, 'dist/db/index.js'),
       PGLITE_DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'test',
