@@ -1,7 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import { getDatabase, getDatabaseManager } from '../connection/default.js';
-import type { Database } from '../connection/index.js';
+import { getDatabase, getDatabaseManager } from '../database/default.js';
+import type { Database } from '../database/index.js';
 import { ambient } from '../context/index.js';
 import { InvalidQueryError, NotFoundError, StaleVersionError } from '../errors/index.js';
 import { buildWhere, isEmptyFilter, isSqlWhere } from './filter.js';

@@ -1,11 +1,11 @@
 import type { MiddlewareHandler } from 'hono';
 import { resolveDatabaseConfig } from '../config/index.js';
-import { getDatabaseManager } from '../connection/default.js';
+import { getDatabaseManager } from './default.js';
 import { dbEvents } from '../events/index.js';
 import { installHttpResponses } from '../http/index.js';
 import { logger } from '../logger/index.js';
-import { getTransactionId } from './transaction.js';
-import type { IsolationLevel, Transaction } from './types.js';
+import { getTransactionId } from '../transaction/transaction.js';
+import type { IsolationLevel, Transaction } from '../transaction/types.js';
 
 const log = logger.child('transaction');
 
