@@ -8,6 +8,7 @@ import {
   DATABASE_OPTIONS,
   describeValue,
   LIMITS,
+  MAX_MILLISECONDS,
   resolveDatabaseConfig,
   resolveLogLevel,
   within,
@@ -282,7 +283,7 @@ export class DatabaseManager<
           );
         }
         log.warn({ pool: primary.name, attempt, reason: mapped.message }, 'database connection failed; retrying');
-        await delay(config.connectRetryDelay * 2 ** (attempt - 1));
+        await delay(Math.min(MAX_MILLISECONDS, config.connectRetryDelay * 2 ** (attempt - 1)));
       }
     }
   }
