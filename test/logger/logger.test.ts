@@ -244,8 +244,8 @@ describe('LOG_LEVEL and NODE_ENV in a fresh process', () => {
   });
 
   it('development without pino-pretty installed: JSON lines after a one-line hint, no import error', async () => {
-    const block = fileURLToPath(new URL('../fixtures/no-pino-pretty.cjs', import.meta.url));
-    const { stdout } = await runWith({ NODE_ENV: 'development', NODE_OPTIONS: `--require ${block}` });
+    const block = fileURLToPath(new URL('../fixtures/no-pino-pretty.mjs', import.meta.url));
+    const { stdout } = await runWith({ NODE_ENV: 'development', NODE_OPTIONS: `--import ${block}` });
     expect(stdout).not.toContain('THREW');
     const lines = stdout
       .trim()
