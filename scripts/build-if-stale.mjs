@@ -1,35 +1,41 @@
-// `npm start` builds the package only when it is missing or older than its sources: tsc takes
-// a minute on a busy machine, and most starts change nothing. Stale means: a file under src/, package.json or a
-// tsconfig is newer than the oldest file under dist/ (tsc rewrites every output file on each build).
+// `npm start` builds the package only when it is missing or older than its sources: tsc takes a minute on a busy
+// machine, and most starts change nothing. Stale means: a file under src/, package.json or a tsconfig is newer
+// than the oldest file under dist/ (tsc rewrites every output file on each build).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 
-function times(dir, pick) {
-  let entries;
+/**
+ * Modification times (ms) of `path`, or of every file under it; none when it does not exist.
+ * @param {string} path
+ */
+function mtimes(path) {
+  /** @type {number[]} */
+  const times = [];
   try {
-    entries = readdirSync(join(root, dir), { recursive: true, withFileTypes: true });
+    const stat = statSync(join(root, path));
+    if (stat.isFile()) return [stat.mtimeMs];
+    for (const entry of readdirSync(join(root, path), { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) times.push(statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    }
   } catch {
-    return [];
+    // missing: no times
   }
-  return entries.filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs).reduce(pick, []);
+  return times;
 }
 
-const newest = (acc, t) => [Math.max(acc[0] ?? 0, t)];
-const oldest = (acc, t) => [Math.min(acc[0] ?? Infinity, t)];
+const sources = [
+  ...mtimes('src'),
+  ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].flatMap((f) => mtimes(f)),
+];
+const outputs = mtimes('dist');
 
-const [newestSource = 0] = [
-  ...times('src', newest),
-  ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => statSync(join(root, f)).mtimeMs),
-].reduce(newest, []);
-const [oldestOutput] = times('dist', oldest);
-
-if (oldestOutput !== undefined && oldestOutput >= newestSource) {
+if (outputs.length > 0 && Math.min(...outputs) >= Math.max(...sources)) {
   console.log('dist/ is up to date with src/: not rebuilding');
 } else {
-  console.log(oldestOutput === undefined ? 'dist/ is missing: building' : 'src/ changed since the last build: building');
+  console.log(outputs.length === 0 ? 'dist/ is missing: building' : 'src/ changed since the last build: building');
   const run = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   process.exit(run.status ?? 1);
 }
