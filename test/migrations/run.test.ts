@@ -213,6 +213,13 @@ describe('runMigrations / getMigrationStatus', () => {
     await expect(runMigrations({ manager, migrationsFolder: broken })).rejects.toThrow(/Unreadable migrations journal/);
   });
 
+  it('defaults to ./server/db/migrations, the folder getDrizzleConfig() writes to', async () => {
+    const expected = join(process.cwd(), 'server', 'db', 'migrations');
+    expect(manager.config.migrations.folder).toBe('./server/db/migrations');
+    await expect(runMigrations({ manager })).rejects.toThrow(`No migrations journal at ${expected}`);
+    await expect(getMigrationStatus({ manager })).rejects.toThrow(`No migrations journal at ${expected}`);
+  });
+
   it('needs an initialised database', async () => {
     const closed = new DatabaseManager(b.options);
     await expect(runMigrations({ manager: closed, migrationsFolder: tempFolder() })).rejects.toBeInstanceOf(

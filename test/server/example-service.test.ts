@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPglite } from '../helpers/backend.js';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
 import { parsePrometheus } from '../helpers/prometheus.js';
-import { call, startService, type ServiceProcess } from '../helpers/service.js';
+import { call, startService, type JsonBody, type ServiceProcess } from '../helpers/service.js';
 
 let db: TestDatabase | undefined;
 let service: ServiceProcess;
@@ -46,6 +46,18 @@ const outside = {
       total += (res.body.data as unknown[]).length;
       if (page >= (res.body.meta.totalPages as number)) return total;
     }
+  },
+  async rowCount(): Promise<number> {
+    if (db) {
+      const [row] = await db.sql<{ n: number }[]>`
+        select (select count(*) from users)::int + (select count(*) from posts)::int as n`;
+      return row!.n;
+    }
+    const [users, posts] = await Promise.all([
+      call(service, 'GET', '/users?size=1'),
+      call(service, 'GET', '/posts?size=1'),
+    ]);
+    return (users.body.meta.total as number) + (posts.body.meta.total as number);
   },
   async usersWithEmail(email: string): Promise<number> {
     if (db) return (await db.sql`select 1 from users where email = ${email}`).length;
@@ -151,7 +163,7 @@ describe('the example service over HTTP', () => {
     expect(duplicate.body.error.code).toBe('UNIQUE_VIOLATION');
     const missing = await call(service, 'POST', '/users', { email: 'noname@example.com' });
     expect(missing.status).toBe(400);
-    expect(missing.body.error.code).toBe('NOT_NULL_VIOLATION');
+    expect(missing.body.error).toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringContaining('name') });
     const orphan = await call(service, 'POST', '/posts', { authorId: 987654321, title: 'x' });
     expect(orphan.status).toBe(409);
     expect(orphan.body.error.code).toBe('FOREIGN_KEY_VIOLATION');
@@ -171,11 +183,80 @@ describe('the example service over HTTP', () => {
           and state = 'active'`;
       expect(sleeping.length).toBe(0);
     }
-    // A value that does not fit its column is the caller's error (400), never echoed back.
+    // A value that does not fit its column is the caller's error (400), never echoed back: the example's own
+    // validation refuses it before the database sees it (the database's class-22 answer, INVALID_INPUT, is covered
+    // by test/errors/sqlstate-matrix.test.ts and the Transactional HTTP suite).
     const bad = await call(service, 'POST', '/posts', { authorId: 'abc-zq-9', title: 'x' });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.code).toBe('INVALID_INPUT');
+    expect(bad.body.error.code).toBe('VALIDATION_ERROR');
     expect(JSON.stringify(bad.body)).not.toContain('zq-9');
+  });
+
+  it('refuses wrong types, unknown fields and over-long text with a 400 naming the field; stores nothing', async () => {
+    const before = await outside.rowCount();
+    const author = (await call(service, 'POST', '/users', { email: 'validated@example.com', name: 'V' })).body.id;
+    const refusals: [string, string, unknown, string][] = [
+      ['POST', '/users', { email: 123, name: 'x' }, 'email'],
+      ['POST', '/users', { email: { a: 1 }, name: 'x' }, 'email'],
+      ['POST', '/users', { email: 'not-an-email', name: 'x' }, 'email'],
+      ['POST', '/users', { email: 'x@example.com', name: 'x', admin: true }, 'admin'],
+      ['POST', '/users', { email: 'x@example.com', name: 'n'.repeat(101) }, 'name'],
+      ['POST', '/users', { email: `${'a'.repeat(250)}@example.com`, name: 'x' }, 'email'],
+      ['POST', '/users', [{ email: 'x@example.com', name: 'x' }], 'body'],
+      ['POST', '/posts', { authorId: author, title: 42 }, 'title'],
+      ['POST', '/posts', { authorId: String(author), title: 'x' }, 'authorId'],
+      ['POST', '/posts', { authorId: author, title: 't'.repeat(201) }, 'title'],
+      ['POST', '/posts', { authorId: author, title: 'x', id: 1 }, 'id'],
+      ['PATCH', `/users/${author}`, { email: null }, 'email'],
+      ['PATCH', `/users/${author}`, {}, 'body'],
+      ['PATCH', `/posts/1`, { authorId: 2 }, 'authorId'],
+      ['POST', '/signup', { user: { email: 'x@example.com', name: 1 }, post: { title: 'x' } }, 'user.name'],
+      ['GET', '/posts?page=0x10', undefined, 'page'],
+      ['GET', '/posts?page=1e3', undefined, 'page'],
+      ['GET', '/posts?page=0', undefined, 'page'],
+      ['GET', '/posts?size=101', undefined, 'size'],
+      ['GET', '/posts?pgae=2', undefined, 'pgae'],
+      ['GET', '/posts?page=1&page=2', undefined, 'page'],
+      ['GET', '/users/1.5', undefined, 'id'],
+      ['GET', '/users/0x10', undefined, 'id'],
+    ];
+    for (const [method, path, body, field] of refusals) {
+      const res = await call(service, method, path, body);
+      expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(res.headers.get('content-type')).toContain('application/json');
+      expect(Object.keys(res.body)).toEqual(['error']);
+      expect(Object.keys(res.body.error).sort()).toEqual(['code', 'message']);
+      expect(res.body.error.code).toBe('VALIDATION_ERROR');
+      expect(res.body.error.message).toContain(`${field}:`);
+    }
+    expect(await outside.rowCount()).toBe(before + 1);
+    expect((await outside.usersWithEmail('123')) + (await outside.usersWithEmail('[object Object]'))).toBe(0);
+  });
+
+  it('answers every error of its own as JSON: bad JSON, wrong media type, unknown route, missing row', async () => {
+    const raw = async (method: string, path: string, body?: string, type?: string) => {
+      const res = await fetch(`${service.url}${path}`, {
+        method,
+        headers: type ? { 'content-type': type } : {},
+        ...(body === undefined ? {} : { body }),
+      });
+      return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as JsonBody };
+    };
+    const cases: [Promise<{ status: number; type: string | null; body: JsonBody }>, number, string][] = [
+      [raw('POST', '/users', '{"email":', 'application/json'), 400, 'INVALID_JSON'],
+      [raw('POST', '/users', 'email=a@b.c', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [raw('POST', '/users', '{"email":"a@b.c","name":"x"}'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [raw('GET', '/no/such/route'), 404, 'NOT_FOUND'],
+      [raw('GET', '/users/987654321'), 404, 'NOT_FOUND'],
+      [raw('PATCH', '/posts/987654321', '{"title":"x"}', 'application/json'), 404, 'NOT_FOUND'],
+      [raw('DELETE', '/posts/987654321'), 404, 'NOT_FOUND'],
+    ];
+    for (const [pending, status, code] of cases) {
+      const res = await pending;
+      expect(res.status).toBe(status);
+      expect(res.type).toContain('application/json');
+      expect(res.body).toEqual({ error: { code, message: expect.any(String) } });
+    }
   });
 
   it('rolls back both writes of the transactional route when the second one fails', async () => {
