@@ -56,13 +56,18 @@ export class Drainer {
   attach(server: Server): void {
     server.on('connection', (socket: Socket) => {
       this.#connections++;
-      this.#lastConnectionAt = performance.now();
       socket.once('close', () => {
         this.#connections--;
         if (this.#connections === 0) for (const wake of this.#connectionWaiters) wake();
       });
     });
-    server.on('request', (_req, res) => {
+    const seen = new WeakSet<Socket>();
+    server.on('request', (req, res) => {
+      // A connection counts as arriving with its first request (a port probe that sends nothing does not).
+      if (!seen.has(req.socket)) {
+        seen.add(req.socket);
+        this.#lastConnectionAt = performance.now();
+      }
       this.#inFlight++;
       res.once('close', () => {
         this.#inFlight--;
@@ -71,7 +76,7 @@ export class Drainer {
     });
   }
 
-  /** Resolves once no connection arrived for `quietMs`, or after `maxMs`. */
+  /** Resolves once no new connection brought a request for `quietMs`, or after `maxMs`. */
   async quiet(quietMs: number, maxMs: number): Promise<void> {
     const until = performance.now() + maxMs;
     for (;;) {
