@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
-import { getDatabaseManager, type DatabaseManager } from '../connection/index.js';
+import { getDatabaseManager, type DatabaseManager } from '../database/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { MigrationTable } from './journal-table.js';
 
 /** What every migration function accepts. */
 export interface MigrationTargetOptions {
-  /** The drizzle-kit output folder. Default: DB_MIGRATIONS_FOLDER of the manager's config (`./drizzle`). */
+  /** The drizzle-kit output folder. Default: DB_MIGRATIONS_FOLDER of the manager's config (`./server/db/migrations`). */
   migrationsFolder?: string;
   /** The database to migrate. Default: the default instance (`initDatabase()`); it must be initialised. */
   manager?: Pick<DatabaseManager, 'pools' | 'config'>;

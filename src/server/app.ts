@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { getReadToken, withReadSession } from '../connection/index.js';
+import { getReadToken, withReadSession } from '../database/index.js';
 import { MetricsRegistry, metrics } from '../metrics/index.js';
 import { errorHandler } from './error-handler.js';
 import { asJsonError, errorJson } from './http-errors.js';
