@@ -1,7 +1,7 @@
 import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { mayWrite } from '../connection/consistency.js';
-import { getDatabaseManager } from '../connection/default.js';
-import type { Database, DatabaseManager } from '../connection/index.js';
+import { getDatabaseManager } from '../database/default.js';
+import type { Database, DatabaseManager } from '../database/index.js';
 import { InvalidQueryError, toDatabaseError } from '../errors/index.js';
 
 /** A Drizzle query that can be prepared: every select, insert, update, delete and relational query. */

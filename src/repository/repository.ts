@@ -1,7 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import { getDatabase, getDatabaseManager } from '../connection/default.js';
-import type { Database } from '../connection/index.js';
+import { getDatabase, getDatabaseManager } from '../database/default.js';
+import type { Database } from '../database/index.js';
 import { ambient } from '../context/index.js';
 import { InvalidQueryError, NotFoundError, StaleVersionError, toDatabaseError } from '../errors/index.js';
 import { buildWhere, isEmptyFilter, isSqlWhere } from './filter.js';
@@ -105,14 +105,14 @@ export class Repository<TTable extends PgTable> {
   }
 
   /**
-   * The row with this id, or undefined (soft-deleted rows are skipped unless `withDeleted`).
+   * The row with this id, or `null` (soft-deleted rows are skipped unless `withDeleted`).
    *
    * @example
    * ```ts
    * const user = await userRepo.findById(1);
    * ```
    */
-  findById(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | undefined> {
+  findById(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | null> {
     let s: Statements;
     let statement: Prepared;
     try {
@@ -125,8 +125,8 @@ export class Repository<TTable extends PgTable> {
       return Promise.reject(toDatabaseError(err));
     }
     return monitored(s.monitor, 'findById', this.#info.name, this.#readRole(s), () =>
-      statement.execute({ id }).then(firstRow),
-    ) as Promise<RowOf<TTable> | undefined>;
+      statement.execute({ id }).then(firstRowOrNull),
+    ) as Promise<RowOf<TTable> | null>;
   }
 
   /**
@@ -139,21 +139,35 @@ export class Repository<TTable extends PgTable> {
    */
   async findByIdOrFail(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable>> {
     const row = await this.findById(id, options);
-    if (row === undefined) throw new NotFoundError(`${this.#info.name} ${String(id)} was not found`);
+    if (row === null) throw new NotFoundError(`${this.#info.name} ${String(id)} was not found`);
     return row;
   }
 
   /**
-   * The first row matching `where` (a filter object or Drizzle SQL), or undefined.
+   * The first row matching `where` (a filter object or Drizzle SQL), or `null`.
    *
    * @example
    * ```ts
    * const user = await userRepo.findOne({ email: 'a@b.c' });
    * ```
    */
-  async findOne(where: Where<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | undefined> {
+  async findOne(where: Where<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | null> {
     const rows = await this.#select('findOne', { ...options, where, limit: 1 });
-    return rows[0];
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Every row of the table (`findAll()` is `findMany()` under the seed's name): read from the replicas outside a
+   * transaction, with findMany's options and the same cap on `limit` (`maxLimit`, default 1000).
+   *
+   * @example
+   * ```ts
+   * const everyone = await userRepo.findAll();
+   * const newest = await userRepo.findAll({ orderBy: '-createdAt', limit: 100 });
+   * ```
+   */
+  async findAll(options: FindManyOptions<TTable> = {}): Promise<RowOf<TTable>[]> {
+    return this.#select('findAll', options);
   }
 
   /**
@@ -362,7 +376,7 @@ export class Repository<TTable extends PgTable> {
   }
 
   /**
-   * Updates the row with this id and returns it, or undefined when there is none. Sets `updatedAt`; on a table
+   * Updates the row with this id and returns it, or `null` when there is none. Sets `updatedAt`; on a table
    * with optimistic locking, passing the `version` you read makes a concurrent change a StaleVersionError.
    *
    * @example
@@ -370,7 +384,7 @@ export class Repository<TTable extends PgTable> {
    * const user = await userRepo.update(1, { name: 'Grace' });
    * ```
    */
-  update(id: IdOf<TTable>, data: Partial<NewRowOf<TTable>>): Promise<RowOf<TTable> | undefined> {
+  update(id: IdOf<TTable>, data: Partial<NewRowOf<TTable>>): Promise<RowOf<TTable> | null> {
     let s: Statements;
     let run: () => Promise<unknown>;
     try {
@@ -393,13 +407,13 @@ export class Repository<TTable extends PgTable> {
         ? async () => {
             const rows = (await execute()) as Rows;
             if (rows.length === 0) await this.#staleOrMissing(s, id, record.version);
-            return rows[0];
+            return rows[0] ?? null;
           }
-        : () => execute().then(firstRow);
+        : () => execute().then(firstRowOrNull);
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
-    return monitored(s.monitor, 'update', this.#info.name, s.writeRole, run) as Promise<RowOf<TTable> | undefined>;
+    return monitored(s.monitor, 'update', this.#info.name, s.writeRole, run) as Promise<RowOf<TTable> | null>;
   }
 
   #updateById(
@@ -483,7 +497,7 @@ export class Repository<TTable extends PgTable> {
   }
 
   /**
-   * Deletes the row with this id and returns it, or undefined. On a soft-delete table it sets `deletedAt`
+   * Deletes the row with this id and returns it, or `null`. On a soft-delete table it sets `deletedAt`
    * instead, unless `{ hard: true }`.
    *
    * @example
@@ -491,7 +505,7 @@ export class Repository<TTable extends PgTable> {
    * const removed = await userRepo.delete(1);
    * ```
    */
-  delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | undefined> {
+  delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | null> {
     let s: Statements;
     let statement: Prepared;
     try {
@@ -501,8 +515,8 @@ export class Repository<TTable extends PgTable> {
       return Promise.reject(toDatabaseError(err));
     }
     return monitored(s.monitor, 'delete', this.#info.name, s.writeRole, () =>
-      statement.execute({ id }).then(firstRow),
-    ) as Promise<RowOf<TTable> | undefined>;
+      statement.execute({ id }).then(firstRowOrNull),
+    ) as Promise<RowOf<TTable> | null>;
   }
 
   /**
@@ -584,9 +598,14 @@ export class Repository<TTable extends PgTable> {
   }
 }
 
-/** The first row of a result, or undefined. */
+/** The first row of a result (an INSERT … RETURNING always has one). */
 function firstRow(rows: unknown): unknown {
   return (rows as unknown[])[0];
+}
+
+/** The first row of a result, or null. */
+function firstRowOrNull(rows: unknown): unknown {
+  return (rows as unknown[])[0] ?? null;
 }
 
 /** The filter keys of a bulk write, for the N+1 detector (never the values). */

@@ -1,7 +1,7 @@
 import { createTableRelationsHelpers, extractTablesRelationalConfig } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsDatabase, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
-import { TypedErrorSession } from './drizzle-session.js';
+import { TypedErrorSession } from '../connection/drizzle-session.js';
 import { ambient, type QueryResult, type ResultMode } from '../context/index.js';
 import {
   resolveDatabaseConfig,
@@ -21,14 +21,14 @@ import { logger } from '../logger/index.js';
 import { recordPoolTimeout, recordQuery } from '../metrics/index.js';
 import { currentFrame, runTransaction } from '../transaction/runner.js';
 import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
-import { mayWrite, ReadConsistencyTracker } from './consistency.js';
-import { DrizzleClient, type Executor, type TransactionHooks } from './drizzle-client.js';
-import { HealthMonitor, type DatabaseHealth } from './health.js';
-import { PglitePool } from './pglite-pool.js';
-import type { Pool } from './pool.js';
-import { PostgresPool } from './postgres-pool.js';
-import { ReadRouter } from './router.js';
-import { delay } from './timeout.js';
+import { mayWrite, ReadConsistencyTracker } from '../connection/consistency.js';
+import { DrizzleClient, type Executor, type TransactionHooks } from '../connection/drizzle-client.js';
+import { HealthMonitor, type DatabaseHealth } from '../connection/health.js';
+import { PglitePool } from '../connection/pglite-pool.js';
+import type { Pool } from '../connection/pool.js';
+import { PostgresPool } from '../connection/postgres-pool.js';
+import { ReadRouter } from '../connection/router.js';
+import { delay } from '../connection/timeout.js';
 
 const log = logger.child('db');
 
