@@ -104,7 +104,6 @@ export class Gate {
           this.#drain();
         }, this.#acquireTimeout),
       };
-      waiter.timer.unref();
       this.#waiters.push(waiter);
     });
   }

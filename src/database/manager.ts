@@ -4,10 +4,17 @@ import { PostgresJsDatabase, PostgresJsTransaction } from 'drizzle-orm/postgres-
 import { TypedErrorSession } from '../connection/drizzle-session.js';
 import { ambient, type QueryResult, type ResultMode } from '../context/index.js';
 import {
+  checkOptions,
+  DATABASE_OPTIONS,
+  describeValue,
+  LIMITS,
+  MAX_MILLISECONDS,
   resolveDatabaseConfig,
   resolveLogLevel,
+  within,
   type DatabaseOptions,
   type ResolvedDatabaseConfig,
+  type Shape,
 } from '../config/index.js';
 import {
   ConnectionError,
@@ -53,6 +60,17 @@ export interface DatabaseManagerOptions<
   closeTimeout?: number;
 }
 
+/** `DatabaseManagerOptions`: the settings of §1, the schema and the close timeout. @internal */
+export const DATABASE_MANAGER_OPTIONS: Shape = {
+  ...DATABASE_OPTIONS,
+  schema: (value, key, fail) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      fail(key, `expected your Drizzle schema module (an object of tables and relations), got ${describeValue(value)}`);
+    }
+  },
+  closeTimeout: within(LIMITS.closeTimeout),
+};
+
 type State = 'idle' | 'initializing' | 'ready' | 'closing' | 'closed';
 type RelationalSchema = ConstructorParameters<typeof PostgresJsDatabase>[2];
 
@@ -84,6 +102,7 @@ export class DatabaseManager<
   #schema: RelationalSchema;
 
   constructor(options: DatabaseManagerOptions<TSchema> = {}) {
+    checkOptions(options, DATABASE_MANAGER_OPTIONS, 'new DatabaseManager()');
     this.#options = options;
   }
 
@@ -108,6 +127,11 @@ export class DatabaseManager<
    * cannot be reached after the configured retries it throws ConnectionError and leaves nothing open.
    */
   init(options: DatabaseManagerOptions<TSchema> = {}): Promise<DatabaseInstances<TSchema>> {
+    try {
+      checkOptions(options, DATABASE_MANAGER_OPTIONS, 'initDatabase()');
+    } catch (err) {
+      return Promise.reject(toDatabaseError(err));
+    }
     if (this.#state === 'ready' && this.#instances) return Promise.resolve(this.#instances);
     if (this.#initializing) return this.#initializing;
     const start = async (): Promise<DatabaseInstances<TSchema>> => {
@@ -126,7 +150,8 @@ export class DatabaseManager<
     const merged = { ...this.#options, ...options };
     const pools: Pool[] = [];
     try {
-      const config = resolveDatabaseConfig(merged);
+      const { schema: _schema, closeTimeout: _closeTimeout, ...databaseOptions } = merged;
+      const config = resolveDatabaseConfig(databaseOptions);
       resolveLogLevel();
       this.#config = config;
       const onPoolTimeout = (err: PoolTimeoutError): void => {
@@ -143,10 +168,14 @@ export class DatabaseManager<
       };
       let primary: Pool;
       if (config.url === undefined) {
-        log.info(
-          { dataDir: config.pgliteDataDir },
-          'DATABASE_URL is not set: using the embedded PostgreSQL (PGlite); set DATABASE_URL for a real server',
-        );
+        if (config.embeddedExplicit)
+          log.info({ dataDir: config.pgliteDataDir }, 'using the embedded PostgreSQL (PGlite)');
+        else {
+          log.info(
+            { dataDir: config.pgliteDataDir },
+            'DATABASE_URL is not set: using the embedded PostgreSQL (PGlite); set DATABASE_URL for a real server',
+          );
+        }
         primary = await PglitePool.open({
           dataDir: config.pgliteDataDir,
           acquireTimeout: config.pool.acquireTimeout,
@@ -254,7 +283,7 @@ export class DatabaseManager<
           );
         }
         log.warn({ pool: primary.name, attempt, reason: mapped.message }, 'database connection failed; retrying');
-        await delay(config.connectRetryDelay * 2 ** (attempt - 1));
+        await delay(Math.min(MAX_MILLISECONDS, config.connectRetryDelay * 2 ** (attempt - 1)));
       }
     }
   }
