@@ -1,4 +1,5 @@
 import { sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { checkOptions, is, type Shape } from '../config/index.js';
 import { mayWrite } from '../connection/consistency.js';
 import { getDatabaseManager } from '../database/default.js';
 import type { Database, DatabaseManager } from '../database/index.js';
@@ -47,7 +48,8 @@ export interface PreparedQuery<TResult> {
 }
 
 const LOCKING = /\bfor\s+(?:update|share|no\s+key\s+update|key\s+share)\b/i;
-const OPTION_KEYS = new Set(['role', 'manager']);
+/** The options of prepare(), for the shared options check. */
+const PREPARE_OPTIONS: Shape = { role: is.oneOf(['read', 'write']), manager: is.any };
 let counter = 0;
 
 /**
@@ -76,13 +78,8 @@ export function prepare<TQuery extends PreparableQuery>(
   options: PrepareOptions = {},
 ): PreparedQuery<PreparedResult<TQuery>> {
   if (typeof build !== 'function') throw new InvalidQueryError('prepare() takes a function that builds the query');
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.has(key)) throw new InvalidQueryError(`Unknown option ${JSON.stringify(key)} in prepare()`);
-  }
+  checkOptions(options, PREPARE_OPTIONS, 'prepare()', 'query');
   const role = options.role;
-  if (role !== undefined && role !== 'read' && role !== 'write') {
-    throw new InvalidQueryError(`prepare() option role must be 'read' or 'write'`);
-  }
   return new PreparedStatement<PreparedResult<TQuery>>(build, role, options.manager, `spfn_prepared_${++counter}`);
 }
 
