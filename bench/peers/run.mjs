@@ -1,11 +1,12 @@
 // npm run bench:peers: @spfn/core against raw postgres.js, raw node-postgres, Drizzle (default and prepared),
 // Kysely, Prisma, TypeORM and MikroORM. Point select / insert / update / a 3-statement transaction at each
 // concurrency, pool PEERS_POOL; every cell is a fresh process; rounds are interleaved (every cell once per round)
-// and the order is rotated each round (each ratio is taken within one round); the tables show medians, ratios against raw postgres.js = 1.00, and Node
-// CPU µs per operation. Each contender gets its own database on the server (dropped at the end).
+// and the order is rotated each round. Each ratio is taken against raw postgres.js in the same round; the tables
+// show the median ratio and the median Node CPU µs per operation. Each contender gets its own database on the
+// server (dropped at the end), with synchronous_commit off so that writes measure the libraries, not the disk.
 // Settings: TEST_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres), PEERS_ROUNDS (3),
 // PEERS_SECONDS (2), PEERS_WARMUP (1), PEERS_POOL (10), PEERS_CONCURRENCY (1,32), PEERS_ONLY (contenders),
-// PEERS_WORKLOADS (select,insert,update,tx3).
+// PEERS_WORKLOADS (select,insert,update,tx3), PEERS_BASELINE_DB (below).
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
@@ -35,7 +36,10 @@ const ALL = [
   'spfn-repository',
   'spfn-prepared',
 ];
-const contenders = list(process.env.PEERS_ONLY, ALL);
+// PEERS_BASELINE_DB: the db entry point of another build of this package (e.g. a copy of main's dist/db/index.js
+// inside this repository); it runs as one more contender, `spfn-repository@baseline`, for before/after tables.
+const baseline = process.env.PEERS_BASELINE_DB;
+const contenders = list(process.env.PEERS_ONLY, baseline ? [...ALL, 'spfn-repository@baseline'] : ALL);
 const workloads = list(process.env.PEERS_WORKLOADS, ['select', 'insert', 'update', 'tx3']);
 const concurrencies = list(process.env.PEERS_CONCURRENCY, ['1', '32']).map(Number);
 const ROUNDS = Number(process.env.PEERS_ROUNDS ?? 3);
@@ -50,7 +54,7 @@ const admin = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/pos
 
 setup();
 
-const dbName = (contender) => `spfn_peers_${contender.replace(/-/g, '_')}`;
+const dbName = (contender) => `spfn_peers_${contender.replace(/[^a-z0-9]/g, '_')}`;
 function urlOf(contender) {
   const u = new URL(admin);
   u.pathname = `/${dbName(contender)}`;
@@ -97,16 +101,27 @@ function runCell(contender, workload, concurrency) {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(here, 'cell.mjs'), contender, workload, String(concurrency)],
+      [join(here, 'cell.mjs'), contender.split('@')[0], workload, String(concurrency)],
       {
         cwd: here,
-        env: { ...process.env, ...settings, PEERS_URL: urlOf(contender), NODE_ENV: 'production', LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          ...settings,
+          ...(contender.endsWith('@baseline') ? { PEERS_SPFN_DB: baseline } : {}),
+          PEERS_URL: urlOf(contender),
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'warn',
+        },
         timeout: 120_000,
       },
       (err, stdout, stderr) => {
         const line = stdout.trim().split('\n').pop();
         try {
-          resolve({ ...JSON.parse(line), failed: err ? stderr.trim().split('\n').slice(-3).join(' ') : undefined });
+          resolve({
+            ...JSON.parse(line),
+            contender,
+            failed: err ? stderr.trim().split('\n').slice(-3).join(' ') : undefined,
+          });
         } catch {
           resolve({
             contender,
