@@ -14,7 +14,13 @@ import {
   toDatabaseError,
   transaction,
 } from '@spfn/core/db';
-import { TransactionError, TransactionTimeoutError, UniqueViolationError } from '@spfn/core/errors';
+import {
+  DeadlockError,
+  SerializationError,
+  TransactionError,
+  TransactionTimeoutError,
+  UniqueViolationError,
+} from '@spfn/core/errors';
 import { itPostgresOnly, openTestBackend, type TestBackend } from '../helpers/backend.js';
 import { waitFor } from '../helpers/pg.js';
 
@@ -274,6 +280,67 @@ describe('transaction()', () => {
 });
 
 const noCancel = itPostgresOnly('no cancel of a running statement: PGlite runs it on the JS thread');
+
+describe('retry', () => {
+  const raise = (state: string) => sql.raw(`do $$ begin raise exception 'conflict' using errcode = '${state}'; end $$`);
+
+  it('re-runs the whole callback on 40001 and 40P01, keeping only the last attempt', async () => {
+    for (const state of ['40001', '40P01']) {
+      await b.exec('truncate items');
+      let attempts = 0;
+      const result = await transaction(
+        async (tx) => {
+          attempts++;
+          await tx.insert(items).values({ name: `attempt-${attempts}` });
+          if (attempts < 3) await tx.execute(raise(state));
+          return attempts;
+        },
+        { retry: { attempts: 3, baseDelay: 1, maxDelay: 5 } },
+      );
+      expect(result).toBe(3);
+      expect(await names()).toEqual(['attempt-3']);
+    }
+  });
+
+  it('gives up after the attempts with the typed error, and never retries other errors or a joined call', async () => {
+    let attempts = 0;
+    const err = await transaction(
+      async (tx) => {
+        attempts++;
+        await tx.execute(raise('40001'));
+      },
+      { retry: 2 },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SerializationError);
+    expect(attempts).toBe(2);
+
+    attempts = 0;
+    await transaction(
+      async (tx) => {
+        attempts++;
+        await tx.insert(items).values({ name: 'dup' });
+        await tx.insert(items).values({ name: 'dup' });
+      },
+      { retry: 3 },
+    ).catch(() => undefined);
+    expect(attempts).toBe(1);
+
+    // Only the outermost owner retries: a joined inner call with retry does not re-run on its own.
+    let inner = 0;
+    const outer = await transaction(async () =>
+      transaction(
+        async (tx) => {
+          inner++;
+          await tx.execute(raise('40P01'));
+        },
+        { retry: 3 },
+      ),
+    ).catch((e: unknown) => e);
+    expect(outer).toBeInstanceOf(DeadlockError);
+    expect(inner).toBe(1);
+    expect(await names()).toEqual([]);
+  });
+});
 
 describe('timeouts', () => {
   noCancel('the timer cancels a statement that started late, before its own statement_timeout would', async () => {
