@@ -37,6 +37,16 @@ export interface TransactionalOptions {
   isolationLevel?: IsolationLevel;
   /** A read-only transaction; it may run on a replica. Default false. */
   readOnly?: boolean;
+  /**
+   * What happens when the client goes away (its connection closes) before the answer is sent:
+   * - `'rollback'` (default): the running statement is cancelled and the transaction rolls back at once, and the
+   *   pool connection is free again. A client that hung up cannot learn the outcome, and a client that gives up
+   *   and retries would otherwise find its first attempt committed behind its back; hung-up requests must not
+   *   hold connections (50 clients that hang up would otherwise hold 50 of them for the whole timeout).
+   * - `'complete'`: the handler runs on and commits as if the client were still there, for work that must finish
+   *   once started (make it idempotent: the client never hears that it did).
+   */
+  onClientAbort?: 'rollback' | 'complete';
 }
 
 /** Raised inside the transaction so that it rolls back when Hono recorded a handler error. */
@@ -45,7 +55,8 @@ class HandlerFailed extends Error {}
 /**
  * Hono middleware: each request runs in one transaction. Every query of the handler, at any depth, runs in it;
  * it commits when the handler succeeds and rolls back when it throws, when Hono recorded an error, or when the
- * timeout passes (the running statement is cancelled and the request gets 504 at once). The handler's own HTTP
+ * timeout passes (the running statement is cancelled and the request gets 504 at once), and — unless
+ * `onClientAbort: 'complete'` — when the client goes away before the answer. The handler's own HTTP
  * errors pass through unchanged; database errors come out as their typed errors, answered with their status
  * (409, 400, 404, 503, 504) by Hono's default error handler.
  *
@@ -84,6 +95,7 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
           name: route,
           route,
           propagation: 'required',
+          signal: options.onClientAbort === 'complete' ? undefined : c.req.raw.signal,
         },
       );
       if (logging) log.debug({ txId, route }, 'transaction committed');

@@ -42,7 +42,10 @@ export function errorHandler(): ErrorHandler {
     if (isDatabaseFailure(err)) {
       const mapped = toDatabaseError(err);
       const status = httpStatusOf(mapped);
-      if (status >= 500) log.error({ err: mapped, route: `${c.req.method} ${c.req.routePath}` }, 'request failed');
+      const route = `${c.req.method} ${c.req.routePath}`;
+      // A client that went away ended its own request (Transactional() rolled it back): nothing failed.
+      if (status >= 500 && c.req.raw.signal.aborted) log.debug({ code: mapped.code, route }, 'client went away');
+      else if (status >= 500) log.error({ err: mapped, route }, 'request failed');
       return c.json(errorBody(mapped), status as 500);
     }
     if (isMalformedJson(err)) return errorJson(400, 'The request body is not valid JSON', 'MALFORMED_JSON');

@@ -11,12 +11,10 @@ const log = logger.child('server');
 
 /** After the grace period: how long aborted requests get to answer (their transactions rolled back). */
 const ABORT_SETTLE_MS = 1000;
-/** The port closes once no connection arrived for this long after the signal… */
+/** The port closes once no new connection brought a request for this long after the signal… */
 const ACCEPT_QUIET_MS = 100;
 /** …or this long after it at most. */
 const ACCEPT_MAX_MS = 3000;
-/** How long idle keep-alive connections stay open after the last request finished, so a request on its way is answered. */
-const LINGER_MS = 1000;
 /** Bound on the closing of connections, the user's hook, the database and Redis. */
 const CLOSE_BOUND_MS = 5000;
 
@@ -161,10 +159,12 @@ export async function drainAndClose(
   let abortedTransactions = 0;
   if (await drainer.idle(graceMs)) {
     // Connections still open are idle keep-alive ones: a client that sends on one now gets its 503 and a close.
-    // They get a moment to do so, then the quiet ones are closed.
+    // Closing one races with a request on its way, so they stay open as long as they would while serving (the
+    // server's keepAliveTimeout, which clients are told in `Keep-Alive: timeout=…`), within the grace period.
     const remaining = Math.max(0, graceMs - (performance.now() - started));
-    await drainer.disconnected(Math.min(LINGER_MS, remaining));
-    await drainer.idle(Math.min(LINGER_MS, remaining));
+    const linger = Math.min(http?.keepAliveTimeout ?? 0, remaining);
+    await drainer.disconnected(linger);
+    await drainer.idle(Math.min(1000, remaining));
     http?.closeIdleConnections();
   } else {
     abortedRequests = drainer.inFlight;

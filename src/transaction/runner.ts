@@ -145,6 +145,8 @@ async function runNew<T>(
   work.catch(() => undefined);
   const abort = (): void => expire(Math.round(performance.now() - scope.startedAt));
   running.add(abort);
+  options.signal?.addEventListener('abort', abort);
+  if (options.signal?.aborted) abort();
   scope.onDeadline = () => expire(timeoutMs);
 
   try {
@@ -188,6 +190,7 @@ async function runNew<T>(
     throw timedOut ? new TransactionTimeoutError(expiredAfter) : mapError(err);
   } finally {
     running.delete(abort);
+    options.signal?.removeEventListener('abort', abort);
   }
 }
 

@@ -44,6 +44,12 @@ export interface TransactionOptions {
   name?: string;
   /** The route being served, for logs (set by `Transactional()`). */
   route?: string;
+  /**
+   * Ends the transaction when aborted, as its deadline would: the running statement is cancelled, the transaction
+   * rolls back and the caller gets `TransactionTimeoutError`. Only a transaction this call opens listens to it (one
+   * that joins the ambient transaction does not). `Transactional()` passes the request's signal. Default none.
+   */
+  signal?: AbortSignal;
 }
 
 /** What the transaction runner needs from the database it runs on. @internal */
