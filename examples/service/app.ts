@@ -60,7 +60,7 @@ export function createApp(): Hono {
     }
     return databaseErrors(err, c);
   });
-  app.notFound((c) => c.json(errorBody('NOT_FOUND', `No route for ${c.req.method} ${c.req.path.slice(0, 100)}`), 404));
+  app.notFound((c) => c.json(errorBody('NOT_FOUND', 'No such route'), 404));
 
   app.get('/', (c) =>
     c.json({ service: 'spfn example', routes: ['/users', '/posts', '/signup', '/health', '/metrics'] }),

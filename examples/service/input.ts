@@ -74,15 +74,28 @@ function nonEmpty<T extends z.ZodObject>(schema: T) {
   });
 }
 
-/** `email: Invalid input: expected string, received number; title: Too big: …` — field names, never values. */
-function describe(error: z.core.$ZodError): string {
+/** The field names an object schema accepts at `path`, e.g. `['title', 'body']` for `post` of signup. */
+function acceptedAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
+  let node: unknown = schema;
+  for (const key of path) node = (node as { shape?: Record<string, unknown> }).shape?.[String(key)];
+  const shape = (node as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/**
+ * `email: Invalid input: expected string, received number; post: unknown field (accepted: title, body)` — the
+ * schema's own field names, never anything the client sent: an unknown key is attacker-chosen text, so it is not
+ * repeated; where it was and what is accepted there are.
+ */
+function describe(schema: z.core.$ZodType, error: z.core.$ZodError, target: string): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path.map(String).join('.')];
-      const field = keys.map((k) => (k === '' ? 'body' : k.slice(0, 40))).join(', ');
-      const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
-      return `${field}: ${message}`;
+      const where = issue.path.map(String).join('.') || (target === 'json' ? 'body' : target);
+      if (issue.code === 'unrecognized_keys') {
+        return `${where}: unknown field (accepted: ${acceptedAt(schema, issue.path).join(', ')})`;
+      }
+      return `${where}: ${issue.message}`;
     })
     .join('; ');
 }
@@ -93,7 +106,7 @@ function describe(error: z.core.$ZodError): string {
  */
 export function valid<T extends z.ZodType, Target extends 'json' | 'query' | 'param'>(target: Target, schema: T) {
   return zValidator(target, schema, (result, c) => {
-    if (!result.success) return c.json(errorBody('VALIDATION_ERROR', describe(result.error)), 400);
+    if (!result.success) return c.json(errorBody('VALIDATION_ERROR', describe(schema, result.error, target)), 400);
     return undefined;
   });
 }
