@@ -1,5 +1,15 @@
 import { Redis } from 'ioredis';
-import { resolveRedisConfig, type RedisOptions, type ResolvedRedisConfig } from '../config/index.js';
+import {
+  checkOptions,
+  is,
+  MAX_MILLISECONDS,
+  REDIS_OPTIONS,
+  refusedOptions,
+  resolveRedisConfig,
+  type RedisOptions,
+  type ResolvedRedisConfig,
+  type Shape,
+} from '../config/index.js';
 import { ConnectionError } from '../errors/index.js';
 import { logger, maskUrl } from '../logger/index.js';
 
@@ -16,6 +26,15 @@ export interface RedisManagerOptions extends RedisOptions {
   /** Milliseconds `close()` waits for QUIT before dropping the socket. Default 2000. */
   closeTimeout?: number;
 }
+
+/** `RedisManagerOptions`, for the options validator. @internal */
+export const REDIS_MANAGER_OPTIONS: Shape = {
+  ...REDIS_OPTIONS,
+  connectTimeout: is.integer(1, MAX_MILLISECONDS, 'milliseconds'),
+  connectRetries: is.integer(0, 100),
+  connectionName: is.string,
+  closeTimeout: is.integer(0, MAX_MILLISECONDS, 'milliseconds'),
+};
 
 /** The clients returned by `initRedis()`. */
 export interface RedisClients {
@@ -83,6 +102,7 @@ export class RedisManager {
   #config: ResolvedRedisConfig | undefined;
 
   constructor(options: RedisManagerOptions = {}) {
+    checkOptions(options, REDIS_MANAGER_OPTIONS, 'new RedisManager()');
     this.#options = options;
   }
 
@@ -96,6 +116,8 @@ export class RedisManager {
    * (Redis is optional). Calling it again returns the same clients.
    */
   init(options: RedisManagerOptions = {}): Promise<RedisClients | undefined> {
+    const refused = refusedOptions(options, REDIS_MANAGER_OPTIONS, 'initRedis()');
+    if (refused) return Promise.reject(refused);
     if (this.#state === 'ready') return Promise.resolve(this.#clients);
     if (this.#initializing) return this.#initializing;
     const start = async (): Promise<RedisClients | undefined> => {
@@ -111,7 +133,7 @@ export class RedisManager {
   async #init(options: RedisManagerOptions): Promise<RedisClients | undefined> {
     this.#state = 'initializing';
     this.#closing = undefined;
-    const config = resolveRedisConfig(options);
+    const config = resolveRedisConfig({ url: options.url, writeUrl: options.writeUrl, readUrl: options.readUrl });
     this.#config = config;
     if (config.writeUrl === undefined) {
       this.#state = 'ready';

@@ -88,6 +88,24 @@ export function checkOptions(
   checkShape(options, shape, prefix, fail(kind, where), `the options of ${where}`);
 }
 
+/**
+ * The error {@link checkOptions} would throw, or undefined: for methods that report every failure as a rejected
+ * promise.
+ */
+export function refusedOptions(
+  options: unknown,
+  shape: Shape,
+  where: string,
+  kind: OptionsErrorKind = 'config',
+): Error | undefined {
+  try {
+    checkOptions(options, shape, where, kind);
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
 /** The rules the shapes are built from. */
 export const is = {
   /** Anything (a schema, a Hono app, a registry): checked where it is used. */

@@ -1,3 +1,5 @@
+import { checkOptions } from '../config/index.js';
+import { checkQueryOptions, REPOSITORY_OPTIONS } from './options.js';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { getDatabase, getDatabaseManager } from '../connection/default.js';
@@ -58,6 +60,7 @@ export class Repository<TTable extends PgTable> {
   readonly #statements = new WeakMap<Database, Statements>();
 
   constructor(table: TTable, options: RepositoryOptions = {}) {
+    checkOptions(options, REPOSITORY_OPTIONS.repository, 'new Repository()');
     this.table = table;
     this.#table = table;
     this.#info = new TableInfo(table, options);
@@ -113,6 +116,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async findById(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | undefined> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'findById');
     const s = this.#bound();
     if (options?.withDeleted && this.#info.deletedAt) {
       return this.findOne(eq(this.#info.requireId('findById'), id), options);
@@ -133,6 +137,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async findByIdOrFail(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable>> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'findByIdOrFail');
     const row = await this.findById(id, options);
     if (row === undefined) throw new NotFoundError(`${this.#info.name} ${String(id)} was not found`);
     return row;
@@ -147,6 +152,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async findOne(where: Where<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | undefined> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'findOne');
     const rows = await this.#select('findOne', { ...options, where, limit: 1 });
     return rows[0];
   }
@@ -161,6 +167,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async findMany(options: FindManyOptions<TTable> = {}): Promise<RowOf<TTable>[]> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.findMany, 'findMany');
     return this.#select('findMany', options);
   }
 
@@ -208,6 +215,7 @@ export class Repository<TTable extends PgTable> {
   findPage(options: FindPageOptions<TTable> & { cursor: string | null }): Promise<CursorPage<RowOf<TTable>>>;
   findPage(options?: FindPageOptions<TTable>): Promise<Page<RowOf<TTable>>>;
   async findPage(options: FindPageOptions<TTable> = {}): Promise<Page<RowOf<TTable>> | CursorPage<RowOf<TTable>>> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.findPage, 'findPage');
     const size = checkCount(
       this.#info,
       'size',
@@ -272,6 +280,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async count(where?: Where<TTable>, options?: ReadOptions): Promise<number> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'count');
     const s = this.#bound();
     const query = this.#countQuery(s, where, options);
     return monitored(s.monitor, 'count', this.#info.name, this.#readRole(s), () => query);
@@ -286,6 +295,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async exists(where: Where<TTable>, options?: ReadOptions): Promise<boolean> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'exists');
     const s = this.#bound();
     const query = s.read
       .select({ one: sql<number>`1` })
@@ -426,6 +436,7 @@ export class Repository<TTable extends PgTable> {
     data: Partial<NewRowOf<TTable>>,
     options?: BulkOptions,
   ): Promise<RowOf<TTable>[]> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.updateWhere, 'updateWhere');
     const s = this.#bound();
     const condition = this.#bulkWhere('updateWhere', where, options, s);
     const keys = writeKeys(this.#info, data, 'updateWhere');
@@ -472,6 +483,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | undefined> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.delete, 'delete');
     const s = this.#bound();
     const statement = this.#info.deletedAt && !options?.hard ? s.softDeleteById() : s.deleteById();
     return monitored(s.monitor, 'delete', this.#info.name, s.writeRole, async () => {
@@ -490,6 +502,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async deleteWhere(where: Where<TTable>, options?: BulkOptions & DeleteOptions): Promise<RowOf<TTable>[]> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.deleteWhere, 'deleteWhere');
     const s = this.#bound();
     const deletedAt = this.#info.deletedAt;
     const condition = this.#bulkWhere('deleteWhere', where, options, deletedAt && !options?.hard ? s : undefined);
@@ -521,6 +534,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async upsert(data: NewRowOf<TTable>, options: UpsertOptions<TTable> = {}): Promise<RowOf<TTable>> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.upsert, 'upsert');
     const s = this.#bound();
     const keys = writeKeys(this.#info, data, 'upsert');
     const targetKeys =

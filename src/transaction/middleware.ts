@@ -1,9 +1,10 @@
 import type { MiddlewareHandler } from 'hono';
-import { resolveDatabaseConfig } from '../config/index.js';
+import { checkOptions, resolveDatabaseConfig } from '../config/index.js';
 import { getDatabaseManager } from '../connection/default.js';
 import { dbEvents } from '../events/index.js';
 import { installHttpResponses } from '../http/index.js';
 import { logger } from '../logger/index.js';
+import { TRANSACTIONAL_OPTIONS } from './options.js';
 import { getTransactionId } from './transaction.js';
 import type { IsolationLevel, Transaction } from './types.js';
 
@@ -52,6 +53,7 @@ class HandlerFailed extends Error {}
  * ```
  */
 export function Transactional(options: TransactionalOptions = {}): MiddlewareHandler {
+  checkOptions(options, TRANSACTIONAL_OPTIONS, 'Transactional()');
   let slowThreshold = options.slowThreshold;
   return async function transactional(c, next) {
     const manager = getDatabaseManager();
