@@ -8,7 +8,7 @@ import {
   resolveRedisConfig,
   type RedisOptions,
   type ResolvedRedisConfig,
-  type Shape,
+  type ShapeOf,
 } from '../config/index.js';
 import { ConnectionError } from '../errors/index.js';
 import { logger, maskUrl } from '../logger/index.js';
@@ -28,13 +28,13 @@ export interface RedisManagerOptions extends RedisOptions {
 }
 
 /** `RedisManagerOptions`, for the options validator. @internal */
-export const REDIS_MANAGER_OPTIONS: Shape = {
+export const REDIS_MANAGER_OPTIONS = {
   ...REDIS_OPTIONS,
   connectTimeout: is.integer(1, MAX_MILLISECONDS, 'milliseconds'),
   connectRetries: is.integer(0, 100),
   connectionName: is.string,
   closeTimeout: is.integer(0, MAX_MILLISECONDS, 'milliseconds'),
-};
+} satisfies ShapeOf<RedisManagerOptions>;
 
 /** The clients returned by `initRedis()`. */
 export interface RedisClients {

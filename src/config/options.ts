@@ -20,6 +20,12 @@ export type Rule = (value: unknown, key: string, fail: Fail) => void;
 /** The accepted keys of an options object and the rule of each. */
 export type Shape = Readonly<Record<string, Rule>>;
 
+/**
+ * A shape with exactly the keys of the options type `T`: `{ … } satisfies ShapeOf<PoolOptions>` fails to compile
+ * when an option is added to the type but not to the shape (or the other way round).
+ */
+export type ShapeOf<T> = { readonly [K in keyof Required<T>]: Rule };
+
 /** Which error a refused option becomes: ConfigError for configuration, InvalidQueryError for query options. */
 export type OptionsErrorKind = 'config' | 'query';
 

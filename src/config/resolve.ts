@@ -214,7 +214,7 @@ export function resolveDatabaseConfig(options: DatabaseOptions = {}, env: Env = 
       auto: boolean(pick(mig.auto, 'migrations.auto', env.AUTO_MIGRATE, 'AUTO_MIGRATE'), false),
       folder: string(
         pick(mig.folder, 'migrations.folder', env.DB_MIGRATIONS_FOLDER, 'DB_MIGRATIONS_FOLDER'),
-        './drizzle',
+        './server/db/migrations',
       ),
     }),
     pgliteDataDir:

@@ -71,7 +71,7 @@ export interface DatabaseOptions {
   migrations?: {
     /** AUTO_MIGRATE; default false. */
     auto?: boolean;
-    /** DB_MIGRATIONS_FOLDER; default ./drizzle. */
+    /** DB_MIGRATIONS_FOLDER; default ./server/db/migrations. */
     folder?: string;
   };
   /**

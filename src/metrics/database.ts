@@ -64,3 +64,18 @@ export function recordTransaction(outcome: 'commit' | 'rollback', durationMs: nu
 export function recordPoolTimeout(): void {
   timeouts.inc({ kind: 'pool_acquire' });
 }
+
+const destroyed = metrics.counter(
+  'spfn_db_connections_destroyed_total',
+  'Connections ended in doubt (failed BEGIN/ROLLBACK, no answer to COMMIT) without another statement on them, per ' +
+    'pool; confirmed="false" when the session had not closed within the bound',
+  ['pool', 'confirmed'],
+);
+
+/**
+ * Counts one connection ended in doubt.
+ * @internal
+ */
+export function recordConnectionDestroyed(pool: string, confirmed: boolean): void {
+  destroyed.inc({ pool, confirmed: String(confirmed) });
+}

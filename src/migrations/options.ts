@@ -1,12 +1,13 @@
 import { resolve } from 'node:path';
-import { getDatabaseManager, type DatabaseManager } from '../connection/index.js';
-import { checkOptions, is, MAX_MILLISECONDS, type Shape } from '../config/index.js';
+import { checkOptions, is, MAX_MILLISECONDS, type Shape, type ShapeOf } from '../config/index.js';
+import { getDatabaseManager, type DatabaseManager } from '../database/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { MigrationTable } from './journal-table.js';
+import type { RunMigrationsOptions } from './runner.js';
 
 /** What every migration function accepts. */
 export interface MigrationTargetOptions {
-  /** The drizzle-kit output folder. Default: DB_MIGRATIONS_FOLDER of the manager's config (`./drizzle`). */
+  /** The drizzle-kit output folder. Default: DB_MIGRATIONS_FOLDER of the manager's config (`./server/db/migrations`). */
   migrationsFolder?: string;
   /** The database to migrate. Default: the default instance (`initDatabase()`); it must be initialised. */
   manager?: Pick<DatabaseManager, 'pools' | 'config'>;
@@ -17,7 +18,7 @@ export interface MigrationTargetOptions {
 }
 
 /** `MigrationTargetOptions`, for the options validator. @internal */
-export const MIGRATION_TARGET_OPTIONS: Shape = {
+export const MIGRATION_TARGET_OPTIONS = {
   migrationsFolder: is.string,
   manager: (value, key, fail) => {
     if (typeof value !== 'object' || value === null || !('pools' in value) || !('config' in value)) {
@@ -26,14 +27,14 @@ export const MIGRATION_TARGET_OPTIONS: Shape = {
   },
   migrationsSchema: is.string,
   migrationsTable: is.string,
-};
+} satisfies ShapeOf<MigrationTargetOptions>;
 
 /** `RunMigrationsOptions`. @internal */
-export const RUN_MIGRATIONS_OPTIONS: Shape = {
+export const RUN_MIGRATIONS_OPTIONS = {
   ...MIGRATION_TARGET_OPTIONS,
   lockTimeout: is.integer(0, MAX_MILLISECONDS, 'milliseconds, 0 waits forever'),
   onProgress: is.function,
-};
+} satisfies ShapeOf<RunMigrationsOptions>;
 
 /** @internal */
 export interface MigrationTarget {

@@ -1,6 +1,7 @@
 import { REDIS_MANAGER_OPTIONS } from '../cache/redis-manager.js';
-import { is, MAX_MILLISECONDS, SERVER_OPTIONS, type Rule, type Shape } from '../config/index.js';
-import { DATABASE_MANAGER_OPTIONS } from '../connection/manager.js';
+import { is, MAX_MILLISECONDS, SERVER_OPTIONS, type Rule, type ShapeOf } from '../config/index.js';
+import { DATABASE_MANAGER_OPTIONS } from '../database/manager.js';
+import type { EndpointOptions, ServerConfig, ShutdownOptions } from './types.js';
 
 const PATH_OR_OFF = is.anyOf('a path or false', is.string, (value, key, fail) => {
   if (value !== false) fail(key, 'expected false');
@@ -17,7 +18,7 @@ const FETCH_APP: Rule = (value, key, fail) => {
  * unknown keys and wrong types, nested ones included (`database.pool.max`).
  * @internal
  */
-export const SERVER_CONFIG: Shape = {
+export const SERVER_CONFIG = {
   ...SERVER_OPTIONS,
   app: FETCH_APP,
   database: is.object(DATABASE_MANAGER_OPTIONS),
@@ -29,15 +30,15 @@ export const SERVER_CONFIG: Shape = {
     ready: PATH_OR_OFF,
     metrics: PATH_OR_OFF,
     probeTimeout: is.integer(1, MAX_MILLISECONDS, 'milliseconds'),
-  }),
+  } satisfies ShapeOf<EndpointOptions>),
   shutdown: is.object({
     signals: is.arrayOf(is.string),
     exitProcess: is.boolean,
     onShutdown: is.function,
-  }),
+  } satisfies ShapeOf<ShutdownOptions>),
   configFile: PATH_OR_OFF,
   readTokenHeader: is.anyOf('a header name or false', is.string, (value, key, fail) => {
     if (value !== false) fail(key, 'expected false');
   }),
   beforeStart: is.function,
-};
+} satisfies ShapeOf<ServerConfig>;

@@ -1,4 +1,4 @@
-import { getDatabaseManager } from '../connection/index.js';
+import { getDatabaseManager } from '../database/index.js';
 import { metrics } from '../metrics/index.js';
 
 const active = metrics.gauge('spfn_db_pool_active_connections', 'Connections held by a caller, per pool', ['pool']);

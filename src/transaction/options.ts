@@ -1,6 +1,8 @@
-import { is, LIMITS, MAX_MILLISECONDS, within, type Shape } from '../config/index.js';
+import { is, LIMITS, MAX_MILLISECONDS, within, type ShapeOf } from '../config/index.js';
+import type { RetryOptions, TransactionOptions } from './types.js';
 
-const ISOLATION_LEVELS = ['read uncommitted', 'read committed', 'repeatable read', 'serializable'];
+/** @internal */
+export const ISOLATION_LEVELS = ['read uncommitted', 'read committed', 'repeatable read', 'serializable'];
 const ATTEMPTS = is.integer(1, 100);
 
 /**
@@ -8,7 +10,7 @@ const ATTEMPTS = is.integer(1, 100);
  * 2000000000 ms (0 disables), so no option value can become SQL text in the BEGIN script.
  * @internal
  */
-export const TRANSACTION_OPTIONS: Shape = {
+export const TRANSACTION_OPTIONS = {
   propagation: is.oneOf(['required', 'requires_new', 'nested']),
   isolationLevel: is.oneOf(ISOLATION_LEVELS),
   readOnly: is.boolean,
@@ -21,17 +23,8 @@ export const TRANSACTION_OPTIONS: Shape = {
       attempts: ATTEMPTS,
       baseDelay: is.integer(0, MAX_MILLISECONDS, 'milliseconds'),
       maxDelay: is.integer(0, MAX_MILLISECONDS, 'milliseconds'),
-    }),
+    } satisfies ShapeOf<RetryOptions>),
   ),
   name: is.string,
   route: is.string,
-};
-
-/** `TransactionalOptions` of the Hono middleware. @internal */
-export const TRANSACTIONAL_OPTIONS: Shape = {
-  timeout: within(LIMITS['transaction.timeout']),
-  slowThreshold: within(LIMITS['monitoring.slowThreshold']),
-  enableLogging: is.boolean,
-  isolationLevel: is.oneOf(ISOLATION_LEVELS),
-  readOnly: is.boolean,
-};
+} satisfies ShapeOf<TransactionOptions>;

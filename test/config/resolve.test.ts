@@ -74,7 +74,7 @@ describe('defaults by NODE_ENV', () => {
     expect(c.readConsistency).toBe('lsn');
     expect(c.stickyWindow).toBe(2000);
     expect(c.prepare).toBe(true);
-    expect(c.migrations).toEqual({ auto: false, folder: './drizzle' });
+    expect(c.migrations).toEqual({ auto: false, folder: './server/db/migrations' });
     expect(c.pgliteDataDir).toBe('./.data/pglite');
     expect(c.applicationName).toBe('spfn');
     expect(resolveLogLevel(undefined, {})).toBe('info');

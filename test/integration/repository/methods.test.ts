@@ -11,7 +11,7 @@ import {
   type CursorPage,
 } from '@spfn/core/db';
 import { InvalidQueryError, NotFoundError, StaleVersionError } from '@spfn/core/errors';
-import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../../helpers/pg.js';
+import { openTestBackend, type TestBackend } from '../../helpers/backend.js';
 import { DDL, docs, notes, posts, tags, tokens, TOKENS_DDL, users } from './schema.js';
 
 class PostRepository extends Repository<typeof posts> {
@@ -24,23 +24,24 @@ class PostRepository extends Repository<typeof posts> {
   }
 }
 
-let t: TestDatabase;
+let t: TestBackend;
 const userRepo = () => getRepository(users);
 
 beforeAll(async () => {
-  t = await createTestDatabase('repo');
-  await t.sql.unsafe(DDL);
-  await t.sql.unsafe(TOKENS_DDL);
-  await initDatabase({ url: t.url, applicationName: t.appName, healthCheck: { enabled: false } });
+  // On disk for PGlite too: the last test closes and re-opens the database.
+  t = await openTestBackend('repo', { persistent: true });
+  await initDatabase(t.options);
+  await t.exec(DDL);
+  await t.exec(TOKENS_DDL);
 });
 
 beforeEach(async () => {
-  await t.sql`truncate users, posts, notes, docs, tags restart identity cascade`;
+  await t.exec('truncate users, posts, notes, docs, tags restart identity cascade');
 });
 
 afterAll(async () => {
   await closeDatabase();
-  await expectNoLeaksThenDrop(t);
+  await t.finish();
 });
 
 class Rollback extends Error {}
@@ -49,7 +50,7 @@ class Rollback extends Error {}
 const modes = {
   outside: async (fn: () => Promise<void>) => fn(),
   inside: async (fn: () => Promise<void>) => {
-    const before = await t.sql`select (select count(*) from users) + (select count(*) from posts) as n`;
+    const before = await t.exec('select (select count(*) from users) + (select count(*) from posts) as n');
     await expect(
       transaction(async () => {
         expect(getTransactionId()).toBeDefined();
@@ -57,7 +58,7 @@ const modes = {
         throw new Rollback();
       }),
     ).rejects.toBeInstanceOf(Rollback);
-    const after = await t.sql`select (select count(*) from users) + (select count(*) from posts) as n`;
+    const after = await t.exec('select (select count(*) from users) + (select count(*) from posts) as n');
     expect(after[0]!.n).toBe(before[0]!.n);
   },
 };
@@ -97,7 +98,7 @@ describe.each(Object.entries(modes))('every method %s a transaction', (_mode, ru
       ]);
       expect(many.map((u) => u.email)).toEqual(['c@x.io', 'd@x.io']);
       expect(await userRepo().findById(a.id)).toEqual(a);
-      expect(await userRepo().findById(999_999)).toBeUndefined();
+      expect(await userRepo().findById(999_999)).toBeNull();
       expect(await userRepo().findByIdOrFail(b.id)).toEqual(b);
       await expect(userRepo().findByIdOrFail(999_999)).rejects.toBeInstanceOf(NotFoundError);
     });
@@ -114,7 +115,10 @@ describe.each(Object.entries(modes))('every method %s a transaction', (_mode, ru
         })),
       );
       expect((await userRepo().findOne({ email: 'u7@x.io' }))?.age).toBe(7);
-      expect(await userRepo().findOne({ email: 'nobody' })).toBeUndefined();
+      expect(await userRepo().findAll()).toHaveLength(25);
+      expect((await userRepo().findAll({ orderBy: '-age', limit: 2 })).map((u) => u.age)).toEqual([24, 23]);
+      await expect(userRepo().findAll({ limit: 1_000_000 })).rejects.toBeInstanceOf(InvalidQueryError);
+      expect(await userRepo().findOne({ email: 'nobody' })).toBeNull();
       const odd = await userRepo().findMany({ where: { status: 'odd', age: { gte: 10 } }, orderBy: '-age', limit: 3 });
       expect(odd.map((u) => u.age)).toEqual([23, 21, 19]);
       expect(
@@ -153,7 +157,7 @@ describe.each(Object.entries(modes))('every method %s a transaction', (_mode, ru
       await userRepo().save({ email: 'b@x.io', name: 'B', age: 2 });
       const updated = await userRepo().update(a.id, { name: 'A2' });
       expect(updated).toMatchObject({ id: a.id, name: 'A2', age: 1 });
-      expect(await userRepo().update(999_999, { name: 'nobody' })).toBeUndefined();
+      expect(await userRepo().update(999_999, { name: 'nobody' })).toBeNull();
       const bulk = await userRepo().updateWhere({ age: { gte: 1 } }, { status: 'bulk' });
       expect(bulk).toHaveLength(2);
       expect(await userRepo().count({ status: 'bulk' })).toBe(2);
@@ -164,7 +168,7 @@ describe.each(Object.entries(modes))('every method %s a transaction', (_mode, ru
       expect(await getRepository(tags).upsert({ name: 'x' }, { target: 'name' })).toEqual({ name: 'x' });
       expect(await getRepository(tags).upsert({ name: 'x' }, { target: 'name' })).toEqual({ name: 'x' });
       expect((await userRepo().delete(a.id))?.id).toBe(a.id);
-      expect(await userRepo().delete(a.id)).toBeUndefined();
+      expect(await userRepo().delete(a.id)).toBeNull();
       const gone = await userRepo().deleteWhere({ email: { like: '@x.io' } });
       expect(gone.map((u) => u.email).sort()).toEqual(['b@x.io', 'z@x.io']);
       expect(await userRepo().count()).toBe(0);
@@ -201,7 +205,7 @@ describe('safety of bulk writes', () => {
     );
     await expect(userRepo().findPage({ cursor: 'not-a-cursor' })).rejects.toThrow(/Invalid cursor/);
     await expect(getRepository(tags).findById('x' as never)).rejects.toThrow(/needs an id column/);
-    expect(await t.sql`select count(*)::int as n from users`).toEqual([{ n: 0 }]);
+    expect(await t.exec('select count(*)::int as n from users')).toEqual([{ n: 0 }]);
   });
 
   it('matches % and _ literally in like / ilike', async () => {
@@ -219,7 +223,7 @@ describe('safety of bulk writes', () => {
 });
 
 describe('updatedAt', () => {
-  const backdate = async (table: string) => t.sql.unsafe(`update ${table} set updated_at = now() - interval '1 day'`);
+  const backdate = async (table: string) => t.exec(`update ${table} set updated_at = now() - interval '1 day'`);
   const fresh = (d: Date) => Date.now() - d.getTime() < 60_000;
 
   it('is set by update, updateWhere and upsert', async () => {
@@ -244,19 +248,19 @@ describe('soft delete (deletedAt)', () => {
     const [a, b] = await repo.saveMany([{ body: 'a' }, { body: 'b' }]);
     const deleted = await repo.delete(a!.id);
     expect(deleted?.deletedAt).toBeInstanceOf(Date);
-    expect(await repo.findById(a!.id)).toBeUndefined();
+    expect(await repo.findById(a!.id)).toBeNull();
     expect((await repo.findById(a!.id, { withDeleted: true }))?.id).toBe(a!.id);
     expect(await repo.count()).toBe(1);
     expect(await repo.count(undefined, { withDeleted: true })).toBe(2);
     expect((await repo.findMany()).map((n) => n.id)).toEqual([b!.id]);
-    expect(await repo.update(a!.id, { body: 'ghost' })).toBeUndefined();
-    expect(await repo.delete(a!.id)).toBeUndefined();
+    expect(await repo.update(a!.id, { body: 'ghost' })).toBeNull();
+    expect(await repo.delete(a!.id)).toBeNull();
     expect(await repo.deleteWhere({ body: 'b' })).toHaveLength(1);
     expect(await repo.count()).toBe(0);
-    expect(await t.sql`select count(*)::int as n from notes`).toEqual([{ n: 2 }]);
+    expect(await t.exec('select count(*)::int as n from notes')).toEqual([{ n: 2 }]);
     await repo.delete(a!.id, { hard: true });
     await repo.deleteWhere({ body: 'b' }, { hard: true });
-    expect(await t.sql`select count(*)::int as n from notes`).toEqual([{ n: 0 }]);
+    expect(await t.exec('select count(*)::int as n from notes')).toEqual([{ n: 0 }]);
   });
 });
 
@@ -285,7 +289,7 @@ describe('optimistic locking (version)', () => {
     expect((err as Error).message).not.toContain('stale');
     expect((await repo.findByIdOrFail(d.id)).title).toBe('v2');
     expect((await repo.update(d.id, { title: 'v3' }))?.version).toBe(3);
-    expect(await repo.update(12345, { title: 'x', version: 1 })).toBeUndefined();
+    expect(await repo.update(12345, { title: 'x', version: 1 })).toBeNull();
     expect((await repo.updateWhere({ id: d.id }, { title: 'v4' }))[0]?.version).toBe(4);
   });
 });
@@ -295,7 +299,7 @@ describe('after the database is closed and opened again', () => {
     const repo = userRepo();
     const a = await repo.save({ email: 'a@x.io', name: 'A' });
     await closeDatabase();
-    await initDatabase({ url: t.url, applicationName: t.appName, healthCheck: { enabled: false } });
+    await initDatabase(t.options);
     expect(await repo.findById(a.id)).toEqual(a);
   });
 });
@@ -305,7 +309,11 @@ describe('types', () => {
     type User = typeof users.$inferSelect;
     type UserRepository = Repository<typeof users>;
     expectTypeOf<Parameters<UserRepository['findById']>[0]>().toEqualTypeOf<number>();
-    expectTypeOf<Awaited<ReturnType<UserRepository['findById']>>>().toEqualTypeOf<User | undefined>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findById']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findOne']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['update']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['delete']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findAll']>>>().toEqualTypeOf<User[]>();
     expectTypeOf<Awaited<ReturnType<UserRepository['findMany']>>>().toEqualTypeOf<User[]>();
     expectTypeOf(getRepository(posts, PostRepository)).toEqualTypeOf<PostRepository>();
     const check = () => {

@@ -1,7 +1,7 @@
 import { createTableRelationsHelpers, extractTablesRelationalConfig } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsDatabase, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
-import { TypedErrorSession } from './drizzle-session.js';
+import { TypedErrorSession } from '../connection/drizzle-session.js';
 import { ambient, type QueryResult, type ResultMode } from '../context/index.js';
 import {
   checkOptions,
@@ -15,7 +15,7 @@ import {
   within,
   type DatabaseOptions,
   type ResolvedDatabaseConfig,
-  type Shape,
+  type ShapeOf,
 } from '../config/index.js';
 import {
   ConnectionError,
@@ -30,14 +30,14 @@ import { recordPoolTimeout, recordQuery } from '../metrics/index.js';
 import { TRANSACTION_OPTIONS } from '../transaction/options.js';
 import { currentFrame, runTransaction } from '../transaction/runner.js';
 import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
-import { mayWrite, ReadConsistencyTracker } from './consistency.js';
-import { DrizzleClient, type Executor, type TransactionHooks } from './drizzle-client.js';
-import { HealthMonitor, type DatabaseHealth } from './health.js';
-import { PglitePool } from './pglite-pool.js';
-import type { Pool } from './pool.js';
-import { PostgresPool } from './postgres-pool.js';
-import { ReadRouter } from './router.js';
-import { delay } from './timeout.js';
+import { mayWrite, ReadConsistencyTracker } from '../connection/consistency.js';
+import { DrizzleClient, type Executor, type TransactionHooks } from '../connection/drizzle-client.js';
+import { HealthMonitor, type DatabaseHealth } from '../connection/health.js';
+import { PglitePool } from '../connection/pglite-pool.js';
+import type { Pool } from '../connection/pool.js';
+import { PostgresPool } from '../connection/postgres-pool.js';
+import { ReadRouter } from '../connection/router.js';
+import { delay } from '../connection/timeout.js';
 
 const log = logger.child('db');
 
@@ -63,7 +63,7 @@ export interface DatabaseManagerOptions<
 }
 
 /** `DatabaseManagerOptions`: the settings of §1, the schema and the close timeout. @internal */
-export const DATABASE_MANAGER_OPTIONS: Shape = {
+export const DATABASE_MANAGER_OPTIONS = {
   ...DATABASE_OPTIONS,
   schema: (value, key, fail) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -71,7 +71,7 @@ export const DATABASE_MANAGER_OPTIONS: Shape = {
     }
   },
   closeTimeout: within(LIMITS.closeTimeout),
-};
+} satisfies ShapeOf<DatabaseManagerOptions>;
 
 type State = 'idle' | 'initializing' | 'ready' | 'closing' | 'closed';
 type RelationalSchema = ConstructorParameters<typeof PostgresJsDatabase>[2];
