@@ -1,14 +1,11 @@
 import { Redis } from 'ioredis';
 import {
   checkOptions,
-  is,
-  MAX_MILLISECONDS,
-  REDIS_OPTIONS,
+  REDIS_MANAGER_OPTIONS,
   refusedOptions,
   resolveRedisConfig,
   type RedisOptions,
   type ResolvedRedisConfig,
-  type ShapeOf,
 } from '../config/index.js';
 import { ConnectionError } from '../errors/index.js';
 import { logger, maskUrl } from '../logger/index.js';
@@ -26,15 +23,6 @@ export interface RedisManagerOptions extends RedisOptions {
   /** Milliseconds `close()` waits for QUIT before dropping the socket. Default 2000. */
   closeTimeout?: number;
 }
-
-/** `RedisManagerOptions`, for the options validator. @internal */
-export const REDIS_MANAGER_OPTIONS = {
-  ...REDIS_OPTIONS,
-  connectTimeout: is.integer(1, MAX_MILLISECONDS, 'milliseconds'),
-  connectRetries: is.integer(0, 100),
-  connectionName: is.string,
-  closeTimeout: is.integer(0, MAX_MILLISECONDS, 'milliseconds'),
-} satisfies ShapeOf<RedisManagerOptions>;
 
 /** The clients returned by `initRedis()`. */
 export interface RedisClients {
@@ -133,7 +121,8 @@ export class RedisManager {
   async #init(options: RedisManagerOptions): Promise<RedisClients | undefined> {
     this.#state = 'initializing';
     this.#closing = undefined;
-    const config = resolveRedisConfig({ url: options.url, writeUrl: options.writeUrl, readUrl: options.readUrl });
+    const { url, writeUrl, readUrl } = options;
+    const config = resolveRedisConfig({ url, writeUrl, readUrl });
     this.#config = config;
     if (config.writeUrl === undefined) {
       this.#state = 'ready';

@@ -1,5 +1,5 @@
 import { LIMITS, within } from './limits.js';
-import { is, type ShapeOf } from './options.js';
+import { is, type Shape, type ShapeOf } from './options.js';
 import type { DatabaseOptions, HealthCheckOptions, PoolOptions, RedisOptions, ServerOptions } from './types.js';
 
 /** `PoolOptions`. @internal */
@@ -60,3 +60,12 @@ export const REDIS_OPTIONS = {
   writeUrl: is.string,
   readUrl: is.string,
 } satisfies ShapeOf<RedisOptions>;
+
+/** `RedisManagerOptions` (`initRedis()`, `ServerConfig.redis`): the URLs plus the connection limits. @internal */
+export const REDIS_MANAGER_OPTIONS = {
+  ...REDIS_OPTIONS,
+  connectTimeout: within(LIMITS['redis.connectTimeout']),
+  connectRetries: within(LIMITS.connectRetries),
+  connectionName: is.string,
+  closeTimeout: within(LIMITS.closeTimeout),
+} satisfies Shape;

@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { getReadToken, withReadSession } from '../database/index.js';
 import { MetricsRegistry, metrics } from '../metrics/index.js';
 import { errorHandler } from './error-handler.js';
+import { asJsonError, errorJson } from './http-errors.js';
 import { checkReadiness, type MigrationCheck } from './readiness.js';
 import { httpDuration, httpInFlight, httpRequests } from './server-metrics.js';
 import type { EndpointOptions, FetchApp } from './types.js';
@@ -19,6 +21,8 @@ export interface RootAppOptions {
   migrations: () => Promise<MigrationCheck>;
   /** Header that carries the read-your-writes token; false turns it off. */
   readTokenHeader: string | false;
+  /** Largest request body in bytes; false for no limit. */
+  bodyLimit: number | false;
 }
 
 /**
@@ -30,6 +34,7 @@ export function buildRootApp(options: RootAppOptions): Hono {
   const { state, endpoints } = options;
   const root = new Hono();
   root.onError(errorHandler());
+  root.notFound(() => errorJson(404, 'Not Found'));
 
   root.use('*', async function serverLifecycle(c, next) {
     if (state.draining) {
@@ -49,6 +54,21 @@ export function buildRootApp(options: RootAppOptions): Hono {
     if (state.draining) c.header('Connection', 'close');
     return undefined;
   });
+
+  if (options.bodyLimit !== false) {
+    const maxSize = options.bodyLimit;
+    // The rest of an oversized body is never read: the connection closes after the answer.
+    root.use(
+      '*',
+      bodyLimit({
+        maxSize,
+        onError: () =>
+          errorJson(413, `The request body is larger than ${maxSize} bytes`, 'PAYLOAD_TOO_LARGE', {
+            Connection: 'close',
+          }),
+      }),
+    );
+  }
 
   const tokenHeader = options.readTokenHeader;
   if (tokenHeader !== false) {
@@ -82,6 +102,7 @@ export function buildRootApp(options: RootAppOptions): Hono {
   }
 
   const app = options.app;
-  if (app) root.all('*', (c) => app.fetch(c.req.raw, c.env));
+  // The app's own plain-text errors (Hono's default 404, an HTTPException without a handler) answer as JSON too.
+  if (app) root.all('*', async (c) => asJsonError(await app.fetch(c.req.raw, c.env)));
   return root;
 }

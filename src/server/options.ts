@@ -1,5 +1,11 @@
-import { REDIS_MANAGER_OPTIONS } from '../cache/redis-manager.js';
-import { is, MAX_MILLISECONDS, SERVER_OPTIONS, type Rule, type ShapeOf } from '../config/index.js';
+import {
+  is,
+  MAX_MILLISECONDS,
+  REDIS_MANAGER_OPTIONS,
+  SERVER_OPTIONS,
+  type Rule,
+  type ShapeOf,
+} from '../config/index.js';
 import { DATABASE_MANAGER_OPTIONS } from '../database/manager.js';
 import type { EndpointOptions, ServerConfig, ShutdownOptions } from './types.js';
 
@@ -41,4 +47,11 @@ export const SERVER_CONFIG = {
     if (value !== false) fail(key, 'expected false');
   }),
   beforeStart: is.function,
+  bodyLimit: is.anyOf(
+    'a number of bytes from 1 to 2147483647, or false',
+    is.integer(1, 2_147_483_647, 'bytes'),
+    (value, key, fail) => {
+      if (value !== false) fail(key, 'expected false');
+    },
+  ),
 } satisfies ShapeOf<ServerConfig>;
