@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import {
   checkOptions,
   REDIS_MANAGER_OPTIONS,
+  refusedOptions,
   resolveRedisConfig,
   type RedisOptions,
   type ResolvedRedisConfig,
@@ -103,12 +104,8 @@ export class RedisManager {
    * (Redis is optional). Calling it again returns the same clients.
    */
   init(options: RedisManagerOptions = {}): Promise<RedisClients | undefined> {
-    try {
-      checkOptions(options, REDIS_MANAGER_OPTIONS, 'initRedis()');
-    } catch (err) {
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- checkOptions throws ConfigError
-      return Promise.reject(err as Error);
-    }
+    const refused = refusedOptions(options, REDIS_MANAGER_OPTIONS, 'initRedis()');
+    if (refused) return Promise.reject(refused);
     if (this.#state === 'ready') return Promise.resolve(this.#clients);
     if (this.#initializing) return this.#initializing;
     const start = async (): Promise<RedisClients | undefined> => {

@@ -9,8 +9,8 @@ export {
   resolveServerConfig,
 } from './resolve.js';
 export type * from './types.js';
-export { checkOptions, describeValue, is, isPlainObject, MAX_MILLISECONDS } from './options.js';
-export type { Fail, OptionsErrorKind, Rule, Shape } from './options.js';
+export { checkOptions, describeValue, is, isPlainObject, MAX_MILLISECONDS, refusedOptions } from './options.js';
+export type { Fail, OptionsErrorKind, Rule, Shape, ShapeOf } from './options.js';
 export { LIMITS, within, type Limit } from './limits.js';
 export {
   DATABASE_OPTIONS,

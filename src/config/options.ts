@@ -20,6 +20,12 @@ export type Rule = (value: unknown, key: string, fail: Fail) => void;
 /** The accepted keys of an options object and the rule of each. */
 export type Shape = Readonly<Record<string, Rule>>;
 
+/**
+ * A shape with exactly the keys of the options type `T`: `{ … } satisfies ShapeOf<PoolOptions>` fails to compile
+ * when an option is added to the type but not to the shape (or the other way round).
+ */
+export type ShapeOf<T> = { readonly [K in keyof Required<T>]: Rule };
+
 /** Which error a refused option becomes: ConfigError for configuration, InvalidQueryError for query options. */
 export type OptionsErrorKind = 'config' | 'query';
 
@@ -86,6 +92,24 @@ export function checkOptions(
 ): void {
   if (options === undefined) return;
   checkShape(options, shape, prefix, fail(kind, where), `the options of ${where}`);
+}
+
+/**
+ * The error {@link checkOptions} would throw, or undefined: for methods that report every failure as a rejected
+ * promise.
+ */
+export function refusedOptions(
+  options: unknown,
+  shape: Shape,
+  where: string,
+  kind: OptionsErrorKind = 'config',
+): Error | undefined {
+  try {
+    checkOptions(options, shape, where, kind);
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
 }
 
 /** The rules the shapes are built from. */

@@ -9,12 +9,13 @@ import {
   describeValue,
   LIMITS,
   MAX_MILLISECONDS,
+  refusedOptions,
   resolveDatabaseConfig,
   resolveLogLevel,
   within,
   type DatabaseOptions,
   type ResolvedDatabaseConfig,
-  type Shape,
+  type ShapeOf,
 } from '../config/index.js';
 import {
   ConnectionError,
@@ -26,6 +27,7 @@ import {
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
 import { recordPoolTimeout, recordQuery } from '../metrics/index.js';
+import { TRANSACTION_OPTIONS } from '../transaction/options.js';
 import { currentFrame, runTransaction } from '../transaction/runner.js';
 import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
 import { mayWrite, ReadConsistencyTracker } from '../connection/consistency.js';
@@ -61,7 +63,7 @@ export interface DatabaseManagerOptions<
 }
 
 /** `DatabaseManagerOptions`: the settings of §1, the schema and the close timeout. @internal */
-export const DATABASE_MANAGER_OPTIONS: Shape = {
+export const DATABASE_MANAGER_OPTIONS = {
   ...DATABASE_OPTIONS,
   schema: (value, key, fail) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -69,7 +71,7 @@ export const DATABASE_MANAGER_OPTIONS: Shape = {
     }
   },
   closeTimeout: within(LIMITS.closeTimeout),
-};
+} satisfies ShapeOf<DatabaseManagerOptions>;
 
 type State = 'idle' | 'initializing' | 'ready' | 'closing' | 'closed';
 type RelationalSchema = ConstructorParameters<typeof PostgresJsDatabase>[2];
@@ -127,11 +129,8 @@ export class DatabaseManager<
    * cannot be reached after the configured retries it throws ConnectionError and leaves nothing open.
    */
   init(options: DatabaseManagerOptions<TSchema> = {}): Promise<DatabaseInstances<TSchema>> {
-    try {
-      checkOptions(options, DATABASE_MANAGER_OPTIONS, 'initDatabase()');
-    } catch (err) {
-      return Promise.reject(toDatabaseError(err));
-    }
+    const refused = refusedOptions(options, DATABASE_MANAGER_OPTIONS, 'initDatabase()');
+    if (refused) return Promise.reject(refused);
     if (this.#state === 'ready' && this.#instances) return Promise.resolve(this.#instances);
     if (this.#initializing) return this.#initializing;
     const start = async (): Promise<DatabaseInstances<TSchema>> => {
@@ -434,6 +433,8 @@ export class DatabaseManager<
 
   /** Runs `fn` in a transaction on this database (see `transaction()`). */
   transaction<T>(fn: (tx: Transaction<TSchema>) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    const refused = refusedOptions(options, TRANSACTION_OPTIONS, 'transaction()');
+    if (refused) return Promise.reject(refused);
     if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
     return runTransaction(this, this.config.prepare, fn as (tx: Transaction) => Promise<T>, options);
   }

@@ -1,9 +1,10 @@
 import type { MiddlewareHandler } from 'hono';
-import { resolveDatabaseConfig } from '../config/index.js';
+import { checkOptions, is, LIMITS, resolveDatabaseConfig, within, type ShapeOf } from '../config/index.js';
 import { getDatabaseManager } from './default.js';
 import { dbEvents } from '../events/index.js';
 import { installHttpResponses } from '../http/index.js';
 import { logger } from '../logger/index.js';
+import { ISOLATION_LEVELS } from '../transaction/options.js';
 import { getTransactionId } from '../transaction/transaction.js';
 import type { IsolationLevel, Transaction } from '../transaction/types.js';
 
@@ -49,6 +50,15 @@ export interface TransactionalOptions {
   onClientAbort?: 'rollback' | 'complete';
 }
 
+/** `TransactionalOptions`, for the options validator. */
+const TRANSACTIONAL_OPTIONS = {
+  timeout: within(LIMITS['transaction.timeout']),
+  slowThreshold: within(LIMITS['monitoring.slowThreshold']),
+  enableLogging: is.boolean,
+  isolationLevel: is.oneOf(ISOLATION_LEVELS),
+  readOnly: is.boolean,
+} satisfies ShapeOf<TransactionalOptions>;
+
 /** Raised inside the transaction so that it rolls back when Hono recorded a handler error. */
 class HandlerFailed extends Error {}
 
@@ -69,6 +79,7 @@ class HandlerFailed extends Error {}
  * ```
  */
 export function Transactional(options: TransactionalOptions = {}): MiddlewareHandler {
+  checkOptions(options, TRANSACTIONAL_OPTIONS, 'Transactional()');
   let slowThreshold = options.slowThreshold;
   const logging = options.enableLogging ?? true;
   return async function transactional(c, next) {

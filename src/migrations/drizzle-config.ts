@@ -1,4 +1,11 @@
-import { resolveDatabaseConfig, type DatabaseOptions } from '../config/index.js';
+import {
+  checkOptions,
+  DATABASE_OPTIONS,
+  is,
+  resolveDatabaseConfig,
+  type DatabaseOptions,
+  type ShapeOf,
+} from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 
 /** Options of {@link getDrizzleConfig}. */
@@ -14,6 +21,15 @@ export interface DrizzleConfigOptions {
   /** Other settings, resolved like `initDatabase()` does (options > environment > defaults). */
   database?: DatabaseOptions;
 }
+
+/** `DrizzleConfigOptions`, for the options validator. @internal */
+const DRIZZLE_CONFIG_OPTIONS = {
+  dialect: is.string,
+  schema: is.any,
+  out: is.string,
+  connectionString: is.string,
+  database: is.object(DATABASE_OPTIONS),
+} satisfies ShapeOf<DrizzleConfigOptions>;
 
 /** A drizzle-kit configuration (`drizzle.config.ts`'s default export). */
 export type DrizzleKitConfig = {
@@ -46,6 +62,7 @@ const DEFAULT_SCHEMA = './server/db/entities/**/*.ts';
  * ```
  */
 export function getDrizzleConfig(options: DrizzleConfigOptions = {}): DrizzleKitConfig {
+  checkOptions(options, DRIZZLE_CONFIG_OPTIONS, 'getDrizzleConfig()');
   if (options.dialect !== undefined && options.dialect !== 'postgresql') {
     throw new ConfigError('dialect', `only "postgresql" is supported, got "${String(options.dialect)}"`);
   }

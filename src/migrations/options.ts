@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
+import { checkOptions, is, MAX_MILLISECONDS, type Shape, type ShapeOf } from '../config/index.js';
 import { getDatabaseManager, type DatabaseManager } from '../database/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { MigrationTable } from './journal-table.js';
+import type { RunMigrationsOptions } from './runner.js';
 
 /** What every migration function accepts. */
 export interface MigrationTargetOptions {
@@ -15,6 +17,25 @@ export interface MigrationTargetOptions {
   migrationsTable?: string;
 }
 
+/** `MigrationTargetOptions`, for the options validator. @internal */
+export const MIGRATION_TARGET_OPTIONS = {
+  migrationsFolder: is.string,
+  manager: (value, key, fail) => {
+    if (typeof value !== 'object' || value === null || !('pools' in value) || !('config' in value)) {
+      fail(key, 'expected a DatabaseManager');
+    }
+  },
+  migrationsSchema: is.string,
+  migrationsTable: is.string,
+} satisfies ShapeOf<MigrationTargetOptions>;
+
+/** `RunMigrationsOptions`. @internal */
+export const RUN_MIGRATIONS_OPTIONS = {
+  ...MIGRATION_TARGET_OPTIONS,
+  lockTimeout: is.integer(0, MAX_MILLISECONDS, 'milliseconds, 0 waits forever'),
+  onProgress: is.function,
+} satisfies ShapeOf<RunMigrationsOptions>;
+
 /** @internal */
 export interface MigrationTarget {
   manager: Pick<DatabaseManager, 'pools' | 'config'>;
@@ -23,7 +44,12 @@ export interface MigrationTarget {
 }
 
 /** @internal */
-export function resolveTarget(options: MigrationTargetOptions): MigrationTarget {
+export function resolveTarget(
+  options: MigrationTargetOptions,
+  where: string,
+  shape: Shape = MIGRATION_TARGET_OPTIONS,
+): MigrationTarget {
+  checkOptions(options, shape, where);
   const manager = options.manager ?? getDatabaseManager();
   const folder = resolve(options.migrationsFolder ?? manager.config.migrations.folder);
   const table = {

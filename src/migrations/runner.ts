@@ -5,7 +5,7 @@ import { logger } from '../logger/index.js';
 import { MigrationError, MigrationLockTimeoutError } from './errors.js';
 import { readMigrations } from './files.js';
 import { createTableSql, lockKey, pendingOf, qualifiedName, readApplied } from './journal-table.js';
-import { resolveTarget, type MigrationTargetOptions } from './options.js';
+import { resolveTarget, RUN_MIGRATIONS_OPTIONS, type MigrationTargetOptions } from './options.js';
 
 const log = logger.child('migrations');
 
@@ -53,7 +53,7 @@ export interface MigrationRunResult {
  */
 export async function runMigrations(options: RunMigrationsOptions = {}): Promise<MigrationRunResult> {
   const started = performance.now();
-  const { manager, folder, table } = resolveTarget(options);
+  const { manager, folder, table } = resolveTarget(options, 'runMigrations()', RUN_MIGRATIONS_OPTIONS);
   const lockTimeout = options.lockTimeout ?? 600_000;
   if (!Number.isInteger(lockTimeout) || lockTimeout < 0) {
     throw new MigrationError(`lockTimeout: expected milliseconds ≥ 0, got ${String(lockTimeout)}`);

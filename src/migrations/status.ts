@@ -34,7 +34,7 @@ export interface MigrationStatus {
  * ```
  */
 export async function getMigrationStatus(options: MigrationTargetOptions = {}): Promise<MigrationStatus> {
-  const { manager, folder, table } = resolveTarget(options);
+  const { manager, folder, table } = resolveTarget(options, 'getMigrationStatus()');
   const primary = manager.pools.primary;
   const files = readMigrations(folder);
   let applied: AppliedMigration[];

@@ -1,3 +1,5 @@
+import { checkOptions } from '../config/index.js';
+import { checkQueryOptions, REPOSITORY_OPTIONS } from './options.js';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { getDatabase, getDatabaseManager } from '../database/default.js';
@@ -58,6 +60,7 @@ export class Repository<TTable extends PgTable> {
   readonly #statements = new WeakMap<Database, Statements>();
 
   constructor(table: TTable, options: RepositoryOptions = {}) {
+    checkOptions(options, REPOSITORY_OPTIONS.repository, 'new Repository()');
     this.table = table;
     this.#table = table;
     this.#info = new TableInfo(table, options);
@@ -116,6 +119,7 @@ export class Repository<TTable extends PgTable> {
     let s: Statements;
     let statement: Prepared;
     try {
+      checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'findById');
       s = this.#bound();
       if (options?.withDeleted && this.#info.deletedAt) {
         return this.findOne(eq(this.#info.requireId('findById'), id), options);
@@ -138,6 +142,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async findByIdOrFail(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable>> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'findByIdOrFail');
     const row = await this.findById(id, options);
     if (row === null) throw new NotFoundError(`${this.#info.name} ${String(id)} was not found`);
     return row;
@@ -152,6 +157,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async findOne(where: Where<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | null> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'findOne');
     const rows = await this.#select('findOne', { ...options, where, limit: 1 });
     return rows[0] ?? null;
   }
@@ -167,6 +173,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async findAll(options: FindManyOptions<TTable> = {}): Promise<RowOf<TTable>[]> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.findMany, 'findAll');
     return this.#select('findAll', options);
   }
 
@@ -180,6 +187,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async findMany(options: FindManyOptions<TTable> = {}): Promise<RowOf<TTable>[]> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.findMany, 'findMany');
     return this.#select('findMany', options);
   }
 
@@ -227,6 +235,7 @@ export class Repository<TTable extends PgTable> {
   findPage(options: FindPageOptions<TTable> & { cursor: string | null }): Promise<CursorPage<RowOf<TTable>>>;
   findPage(options?: FindPageOptions<TTable>): Promise<Page<RowOf<TTable>>>;
   async findPage(options: FindPageOptions<TTable> = {}): Promise<Page<RowOf<TTable>> | CursorPage<RowOf<TTable>>> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.findPage, 'findPage');
     const size = checkCount(
       this.#info,
       'size',
@@ -291,6 +300,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async count(where?: Where<TTable>, options?: ReadOptions): Promise<number> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'count');
     const s = this.#bound();
     const query = this.#countQuery(s, where, options);
     return monitored(s.monitor, 'count', this.#info.name, this.#readRole(s), () => query);
@@ -305,6 +315,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async exists(where: Where<TTable>, options?: ReadOptions): Promise<boolean> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'exists');
     const s = this.#bound();
     const query = s.read
       .select({ one: sql<number>`1` })
@@ -460,6 +471,7 @@ export class Repository<TTable extends PgTable> {
     data: Partial<NewRowOf<TTable>>,
     options?: BulkOptions,
   ): Promise<RowOf<TTable>[]> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.updateWhere, 'updateWhere');
     const s = this.#bound();
     const condition = this.#bulkWhere('updateWhere', where, options, s);
     const keys = writeKeys(this.#info, data, 'updateWhere');
@@ -509,6 +521,7 @@ export class Repository<TTable extends PgTable> {
     let s: Statements;
     let statement: Prepared;
     try {
+      checkQueryOptions(options, REPOSITORY_OPTIONS.delete, 'delete');
       s = this.#bound();
       statement = this.#info.deletedAt && !options?.hard ? s.softDeleteById() : s.deleteById();
     } catch (err) {
@@ -529,6 +542,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async deleteWhere(where: Where<TTable>, options?: BulkOptions & DeleteOptions): Promise<RowOf<TTable>[]> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.deleteWhere, 'deleteWhere');
     const s = this.#bound();
     const deletedAt = this.#info.deletedAt;
     const condition = this.#bulkWhere('deleteWhere', where, options, deletedAt && !options?.hard ? s : undefined);
@@ -560,6 +574,7 @@ export class Repository<TTable extends PgTable> {
    * ```
    */
   async upsert(data: NewRowOf<TTable>, options: UpsertOptions<TTable> = {}): Promise<RowOf<TTable>> {
+    checkQueryOptions(options, REPOSITORY_OPTIONS.upsert, 'upsert');
     const s = this.#bound();
     const keys = writeKeys(this.#info, data, 'upsert');
     const targetKeys =

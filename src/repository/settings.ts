@@ -1,4 +1,6 @@
+import { checkOptions } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
+import { REPOSITORY_OPTIONS } from './options.js';
 
 /** Settings shared by every repository. */
 export interface RepositorySettings {
@@ -29,6 +31,7 @@ export function repositorySettings(): Readonly<RepositorySettings> {
  * ```
  */
 export function configureRepositories(options: Partial<RepositorySettings>): Readonly<RepositorySettings> {
+  checkOptions(options, REPOSITORY_OPTIONS.settings, 'configureRepositories()');
   for (const key of ['maxLimit', 'defaultPageSize', 'nPlusOneThreshold'] as const) {
     const value = options[key];
     if (value === undefined) continue;

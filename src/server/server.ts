@@ -3,13 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { closeRedis, initRedis } from '../cache/index.js';
-import { resolveServerConfig, type ResolvedServerConfig } from '../config/index.js';
+import { checkOptions, resolveServerConfig, type ResolvedServerConfig } from '../config/index.js';
 import { closeDatabase, initDatabase } from '../database/index.js';
 import { ConfigError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
 import { buildRootApp, type ServerState } from './app.js';
 import { findConfigFile, loadConfigFile, mergeConfig } from './config-file.js';
 import { prepareMigrations } from './migrations.js';
+import { SERVER_CONFIG } from './options.js';
 import { Drainer, drainAndClose, type ShutdownReport } from './shutdown.js';
 import type { ServerConfig } from './types.js';
 
@@ -49,8 +50,18 @@ export interface SpfnServer {
  * ```
  */
 export async function createServer(config: ServerConfig = {}): Promise<SpfnServer> {
+  return build(config, 'createServer()');
+}
+
+async function build(config: ServerConfig, where: string): Promise<SpfnServer> {
+  checkOptions(config, SERVER_CONFIG, where);
   const file = findConfigFile(config.configFile);
-  const merged = file ? mergeConfig(await loadConfigFile(file), config) : config;
+  let merged = config;
+  if (file) {
+    const loaded = await loadConfigFile(file);
+    checkOptions(loaded, SERVER_CONFIG, file);
+    merged = mergeConfig(loaded, config);
+  }
   if (file) log.info({ file }, 'loaded server config');
   const resolved = resolveServerConfig({
     port: merged.port,
@@ -137,7 +148,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SpfnServe
  * ```
  */
 export async function startServer(config: ServerConfig = {}): Promise<SpfnServer> {
-  const server = await createServer(config);
+  const server = await build(config, 'startServer()');
   const options = config.shutdown ?? {};
   const exitProcess = options.exitProcess ?? true;
   let exitCode = 0;

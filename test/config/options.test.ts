@@ -116,3 +116,39 @@ describe('database options', () => {
     expect(env.variable).toBe('TRANSACTION_TIMEOUT');
   });
 });
+
+describe('the embedded database in production', () => {
+  it('a missing DATABASE_URL is a ConfigError naming it, with the way to ask for the embedded database', () => {
+    const err = thrown(() => resolveDatabaseConfig({}, { NODE_ENV: 'production' })) as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.variable).toBe('DATABASE_URL');
+    expect(err.message).toMatch(/required when NODE_ENV=production.*pglite:\/\/<directory>/);
+    expect(resolveDatabaseConfig({}, { NODE_ENV: 'development' }).embeddedExplicit).toBe(false);
+  });
+
+  it.each([
+    ['pglite://./.data/pglite', './.data/pglite'],
+    ['pglite:///var/lib/app/db', '/var/lib/app/db'],
+    ['pglite://memory', 'memory://'],
+  ])('DATABASE_URL=%s runs the embedded database on purpose in %s', (url, dir) => {
+    const c = resolveDatabaseConfig({}, { NODE_ENV: 'production', DATABASE_URL: url, PGLITE_DATA_DIR: '/ignored' });
+    expect(c).toMatchObject({ url: undefined, urlSource: 'DATABASE_URL', embeddedExplicit: true, pgliteDataDir: dir });
+  });
+
+  it('embedded: true in code, with PGLITE_DATA_DIR', () => {
+    const c = resolveDatabaseConfig({ embedded: true }, { NODE_ENV: 'production', PGLITE_DATA_DIR: '/srv/db' });
+    expect(c).toMatchObject({ url: undefined, embeddedExplicit: true, pgliteDataDir: '/srv/db' });
+  });
+
+  it('refuses contradictions and an empty pglite URL', () => {
+    const both = thrown(() =>
+      resolveDatabaseConfig({ embedded: true }, { DATABASE_URL: 'postgres://app@db/app' }),
+    ) as ConfigError;
+    expect(both.variable).toBe('embedded');
+    expect((thrown(() => resolveDatabaseConfig({ url: 'pglite://' }, {})) as ConfigError).variable).toBe('options.url');
+    const replicas = thrown(() =>
+      resolveDatabaseConfig({}, { DATABASE_URL: 'pglite://memory', DATABASE_READ_URL: 'postgres://r/app' }),
+    ) as ConfigError;
+    expect(replicas.variable).toBe('DATABASE_READ_URL');
+  });
+});
