@@ -18,7 +18,15 @@ import {
 } from '../errors/index.js';
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
-import { recordPoolTimeout, recordQuery } from '../metrics/index.js';
+import { databaseMetrics, type DatabaseMetrics, type MetricsOptions, type PoolStats } from '../metrics/index.js';
+import {
+  endStatementSpan,
+  resolveTracer,
+  serverAttributes,
+  startStatementSpan,
+  type TracingOptions,
+} from '../tracing/index.js';
+import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import { currentFrame, runTransaction } from '../transaction/runner.js';
 import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
 import { mayWrite, ReadConsistencyTracker } from './consistency.js';
@@ -51,6 +59,13 @@ export interface DatabaseManagerOptions<
   schema?: TSchema;
   /** Milliseconds `close()` waits for running queries before dropping connections. Default 5000. */
   closeTimeout?: number;
+  /** The prom-client registry for the database metrics (default: prom-client's `register`). */
+  metrics?: MetricsOptions;
+  /**
+   * OpenTelemetry spans per transaction, statement and repository call: the global tracer provider by default
+   * (none registered: no spans, no cost), another provider, or `false` for none.
+   */
+  tracing?: TracingOptions | false;
 }
 
 type State = 'idle' | 'initializing' | 'ready' | 'closing' | 'closed';
@@ -82,6 +97,9 @@ export class DatabaseManager<
   #health: HealthMonitor | undefined;
   #dialect = new PgDialect();
   #schema: RelationalSchema;
+  #metrics: DatabaseMetrics | undefined;
+  #detachMetrics: (() => void) | undefined;
+  #tracer: Tracer | undefined;
 
   constructor(options: DatabaseManagerOptions<TSchema> = {}) {
     this.#options = options;
@@ -129,9 +147,12 @@ export class DatabaseManager<
       const config = resolveDatabaseConfig(merged);
       resolveLogLevel();
       this.#config = config;
+      const metrics = databaseMetrics(merged.metrics);
+      this.#metrics = metrics;
+      this.#tracer = resolveTracer(merged.tracing);
       const onPoolTimeout = (err: PoolTimeoutError): void => {
         log.warn({ pool: err.pool, active: err.active, idle: err.idle, waiting: err.waiting }, 'pool acquire timeout');
-        recordPoolTimeout();
+        metrics.poolTimeout();
         dbEvents.emit('pool:timeout', {
           pool: err.pool,
           timeoutMs: err.timeoutMs,
@@ -141,6 +162,7 @@ export class DatabaseManager<
           max: err.max,
         });
       };
+      const onPoolWait = (pool: string, waitedMs: number): void => metrics.poolWait(pool, waitedMs / 1000);
       let primary: Pool;
       if (config.url === undefined) {
         log.info(
@@ -151,13 +173,14 @@ export class DatabaseManager<
           dataDir: config.pgliteDataDir,
           acquireTimeout: config.pool.acquireTimeout,
           onPoolTimeout,
+          onPoolWait,
         });
       } else {
-        primary = this.#postgresPool('primary', 'primary', config.url, config, onPoolTimeout);
+        primary = this.#postgresPool('primary', 'primary', config.url, config, onPoolTimeout, onPoolWait);
       }
       pools.push(primary);
       const replicas = config.readUrls.map((url, i) =>
-        this.#postgresPool(`replica:${i}`, 'replica', url, config, onPoolTimeout),
+        this.#postgresPool(`replica:${i}`, 'replica', url, config, onPoolTimeout, onPoolWait),
       );
       pools.push(...replicas);
 
@@ -197,6 +220,7 @@ export class DatabaseManager<
       this.#instances = { write, read };
       this.#health = new HealthMonitor(router, config);
       this.#health.start();
+      this.#detachMetrics = metrics.attach(this);
       this.#state = 'ready';
       return this.#instances;
     } catch (err) {
@@ -213,6 +237,7 @@ export class DatabaseManager<
     url: string,
     config: ResolvedDatabaseConfig,
     onPoolTimeout: (err: PoolTimeoutError) => void,
+    onPoolWait: (pool: string, waitedMs: number) => void,
   ): PostgresPool {
     return new PostgresPool({
       name,
@@ -222,6 +247,7 @@ export class DatabaseManager<
       prepare: config.prepare,
       applicationName: config.applicationName,
       onPoolTimeout,
+      onPoolWait,
     });
   }
 
@@ -343,10 +369,21 @@ export class DatabaseManager<
       'primary',
     );
     const consistency = this.#consistency;
-    const onReplica = this.#monitor(async (text, params, mode) => {
+    const metrics = this.#metrics!;
+    const onReplica = this.#monitor(async (text, params, mode, span) => {
       let pool = router.pick();
-      if (consistency && pool !== router.primary) pool = await consistency.choose(router, pool);
-      if (pool === router.primary) return onPrimary(text, params, mode);
+      if (pool === router.primary) {
+        metrics.replicaFallback('replicas_down');
+        return onPrimary(text, params, mode);
+      }
+      if (consistency) {
+        pool = await consistency.choose(router, pool);
+        if (pool === router.primary) {
+          metrics.replicaFallback('behind');
+          return onPrimary(text, params, mode);
+        }
+      }
+      span?.setAttributes(this.#server(pool));
       try {
         return await pool.query(text, params, mode, config.prepare);
       } catch (err) {
@@ -354,6 +391,8 @@ export class DatabaseManager<
         const reason = toDatabaseError(err).message;
         log.warn({ pool: pool.name, reason }, 'replica read failed; retrying on primary');
         if (!isRecoveryConflict(err)) router.replicaFailed(pool, reason);
+        metrics.replicaFallback('replica_error');
+        span?.setAttributes(this.#server(router.primary));
         return router.primary.query(text, params, mode, config.prepare);
       }
     }, 'replica');
@@ -370,28 +409,69 @@ export class DatabaseManager<
     return this.#monitor((text, params, mode) => ambient.getStore()!.tx!.execute(text, params, mode), 'primary');
   }
 
-  #monitor(execute: Executor, role: 'primary' | 'replica' | 'embedded'): Executor {
+  /**
+   * The one place every statement passes: timed into the metrics, logged and emitted when slow or failed, and
+   * traced (a span per statement) when a tracer was found at init.
+   */
+  #monitor(execute: TracedExecutor, role: 'primary' | 'replica' | 'embedded'): Executor {
     const config = this.#config!;
+    const metrics = this.#metrics!;
     const slow = config.monitoring.slowThreshold;
     const enabled = config.monitoring.enabled;
     const effectiveRole = this.#router?.primary.role === 'embedded' || config.url === undefined ? 'embedded' : role;
-    return (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
+    const monitored = (
+      text: string,
+      params: readonly unknown[],
+      mode: ResultMode,
+      span?: Span,
+    ): Promise<QueryResult> => {
       const started = performance.now();
-      return execute(text, params, mode).then(
+      return execute(text, params, mode, span).then(
         (result) => {
           const durationMs = performance.now() - started;
-          recordQuery(effectiveRole, durationMs);
+          metrics.query(effectiveRole, durationMs / 1000);
           if (enabled && durationMs >= slow) reportSlow(text, durationMs, effectiveRole);
           return result;
         },
         (err: unknown) => {
           const durationMs = performance.now() - started;
-          recordQuery(effectiveRole, durationMs, err);
+          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code);
           reportError(text, err, durationMs, effectiveRole);
           throw err;
         },
       );
     };
+    const tracer = this.#tracer;
+    if (!tracer) return monitored;
+    const server = role === 'replica' ? {} : this.#server(this.#router?.primary);
+    return (text, params, mode) => {
+      const span = startStatementSpan(tracer, text, server, effectiveRole);
+      return endStatementSpan(span, monitored(text, params, mode, span));
+    };
+  }
+
+  /** `server.address`, `server.port` and `db.namespace` of a pool, for spans. */
+  #server(pool: Pool | undefined): Attributes {
+    if (!pool || pool.role === 'embedded') return {};
+    return serverAttributes(pool.displayUrl);
+  }
+
+  /** @internal The metrics this database reports to. */
+  get metrics(): DatabaseMetrics {
+    if (!this.#metrics) throw new DatabaseNotInitializedError();
+    return this.#metrics;
+  }
+
+  /** @internal The tracer, when spans are recorded (decided at init). */
+  get tracer(): Tracer | undefined {
+    return this.#tracer;
+  }
+
+  /** @internal Pool counters for the metrics, read at each scrape. */
+  poolStats(): readonly PoolStats[] {
+    if (!this.#health) return [];
+    const report = this.#health.report();
+    return [report.primary, ...report.replicas];
   }
 
   /**
@@ -443,6 +523,8 @@ export class DatabaseManager<
     this.#state = 'closing';
     this.#health?.stop();
     this.#health = undefined;
+    this.#detachMetrics?.();
+    this.#detachMetrics = undefined;
     const timeout = this.#options.closeTimeout ?? 5000;
     if (router) {
       const pools = [router.primary, ...router.replicas];
@@ -459,6 +541,9 @@ export class DatabaseManager<
     this.#state = 'closed';
   }
 }
+
+/** An executor that may be told the statement's span, to name the server it ran on. */
+type TracedExecutor = (text: string, params: readonly unknown[], mode: ResultMode, span?: Span) => Promise<QueryResult>;
 
 function clientOf(tx: Transaction): DrizzleClient {
   return (tx as unknown as { session: { client: DrizzleClient } }).session.client;

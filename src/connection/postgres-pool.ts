@@ -19,6 +19,8 @@ export interface PostgresPoolOptions {
   prepare: boolean;
   applicationName: string;
   onPoolTimeout: (err: PoolTimeoutError) => void;
+  /** Told how long a caller queued for a connection, each time one had to. */
+  onPoolWait?: (pool: string, waitedMs: number) => void;
 }
 
 type Params = postgres.ParameterOrJSON<never>[];
@@ -66,7 +68,7 @@ export class PostgresPool implements Pool {
     this.name = options.name;
     this.role = options.role;
     this.displayUrl = maskUrl(options.url);
-    this.#gate = new Gate(options.name, options.max, options.acquireTimeout, options.onPoolTimeout);
+    this.#gate = new Gate(options.name, options.max, options.acquireTimeout, options.onPoolTimeout, options.onPoolWait);
     this.#options = options;
     this.#sql = PostgresPool.#client(options);
   }

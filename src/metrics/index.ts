@@ -1,2 +1,15 @@
-export { Counter, DEFAULT_BUCKETS, Gauge, Histogram, MetricsRegistry, type Labels } from './registry.js';
-export { metrics, recordPoolTimeout, recordQuery, recordTransaction, type MetricsRole } from './database.js';
+export {
+  DURATION_BUCKETS,
+  CounterFamily,
+  HistogramFamily,
+  type CounterSeries,
+  type HistogramSeries,
+} from './families.js';
+export {
+  DatabaseMetrics,
+  type MetricsRole,
+  type PoolStats,
+  type PoolStatsSource,
+  type ReplicaFallback,
+} from './database.js';
+export { databaseMetrics, enableDefaultMetrics, metricsRegistry, type MetricsOptions } from './registry.js';

@@ -6,6 +6,7 @@ import { closeRedis, initRedis } from '../cache/index.js';
 import { resolveServerConfig, type ResolvedServerConfig } from '../config/index.js';
 import { closeDatabase, initDatabase } from '../connection/index.js';
 import { logger } from '../logger/index.js';
+import { enableDefaultMetrics, metricsRegistry } from '../metrics/index.js';
 import { buildRootApp, type ServerState } from './app.js';
 import { findConfigFile, loadConfigFile, mergeConfig } from './config-file.js';
 import { prepareMigrations } from './migrations.js';
@@ -57,7 +58,9 @@ export async function createServer(config: ServerConfig = {}): Promise<SpfnServe
     shutdownTimeout: merged.shutdownTimeout,
   });
 
-  await initDatabase(merged.database);
+  const registry = metricsRegistry(merged.metrics);
+  if (merged.metrics?.defaultMetrics) enableDefaultMetrics(registry);
+  await initDatabase({ ...merged.database, metrics: merged.database?.metrics ?? { registry } });
   let migrations: Awaited<ReturnType<typeof prepareMigrations>>;
   try {
     if (merged.redis !== false) await initRedis(merged.redis ?? {});
@@ -76,6 +79,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SpfnServe
     state,
     migrations,
     readTokenHeader: merged.readTokenHeader ?? 'x-read-token',
+    registry,
   });
   let httpServer: Server | undefined;
   let shuttingDown: Promise<ShutdownReport> | undefined;
