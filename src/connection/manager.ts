@@ -435,7 +435,9 @@ export class DatabaseManager<
         },
         (err: unknown) => {
           const durationMs = performance.now() - started;
-          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code);
+          // A statement cancelled because its transaction's deadline passed counts as that transaction's timeout.
+          const cancelledByDeadline = currentFrame()?.scope.timedOut === true;
+          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code, !cancelledByDeadline);
           reportError(text, err, durationMs, effectiveRole);
           throw err;
         },

@@ -192,8 +192,11 @@ export class DatabaseMetrics {
     return () => this.#sources.delete(source);
   }
 
-  /** One statement; `errorCode` is the mapped error's code when it failed. */
-  query(role: MetricsRole, seconds: number, errorCode?: string): void {
+  /**
+   * One statement; `errorCode` is the mapped error's code when it failed. A QUERY_TIMEOUT counts as a query
+   * timeout unless `ownTimeout` is false (the statement was cancelled by its transaction's deadline).
+   */
+  query(role: MetricsRole, seconds: number, errorCode?: string, ownTimeout = true): void {
     const series = (this.#roles[role] ??= this.#roleSeries(role));
     series.duration.observe(seconds);
     if (errorCode === undefined) {
@@ -202,7 +205,7 @@ export class DatabaseMetrics {
     }
     series.error.value++;
     this.#errors.series({ role, code: errorCode }).value++;
-    if (errorCode === 'QUERY_TIMEOUT') this.#timeouts.query.value++;
+    if (errorCode === 'QUERY_TIMEOUT' && ownTimeout) this.#timeouts.query.value++;
   }
 
   /** One finished outermost transaction (not savepoints). */
