@@ -3,17 +3,30 @@ import { defineConfig } from 'vitest/config';
 
 const dist = (p: string): string => fileURLToPath(new URL(`./dist/${p}`, import.meta.url));
 
+/**
+ * The integration suites that run on both backends (docs/adr/1100-backend-matrix.md): once on the PostgreSQL
+ * server (the `postgres` project runs every file) and once more on the embedded PGlite, with the same assertions.
+ */
+const BOTH_BACKENDS = ['test/errors/sqlstate-matrix.test.ts'];
+
+const env = { LOG_LEVEL: 'warn', NODE_ENV: 'test' };
+
 export default defineConfig({
   resolve: {
     alias: [{ find: /^@spfn\/core\/(db|errors|logger|server|cache)$/, replacement: dist('$1/index.js') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-results.json' },
-    env: { LOG_LEVEL: 'warn', NODE_ENV: 'test' },
+    projects: [
+      { extends: true, test: { name: 'postgres', include: ['test/**/*.test.ts'], env } },
+      {
+        extends: true,
+        test: { name: 'pglite', include: BOTH_BACKENDS, env: { ...env, SPFN_TEST_BACKEND: 'pglite' } },
+      },
+    ],
   },
 });

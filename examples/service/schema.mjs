@@ -14,7 +14,7 @@ export const posts = pgTable(
   'posts',
   {
     id: id(),
-    authorId: foreignKey('author_id', () => users.id, { onDelete: 'restrict' }),
+    authorId: foreignKey('author', () => users.id, { onDelete: 'restrict' }),
     title: text('title').notNull(),
     body: text('body').notNull().default(''),
     ...timestamps(),

@@ -1,4 +1,4 @@
-import { DatabaseManager } from '../connection/index.js';
+import { DatabaseManager } from '../database/index.js';
 
 /**
  * Opens the database the environment points at (DATABASE_URL, else the embedded PGlite in PGLITE_DATA_DIR) with a

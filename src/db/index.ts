@@ -10,15 +10,16 @@ export {
   getDatabaseHealth,
   getDatabaseManager,
   initDatabase,
+  transaction,
   DatabaseManager,
-  maskUrl,
+  Transactional,
   type CreatedDatabase,
   type Database,
-  type DatabaseHealth,
   type DatabaseInstances,
   type DatabaseManagerOptions,
-  type PoolHealth,
-} from '../connection/index.js';
+  type TransactionalOptions,
+} from '../database/index.js';
+export { maskUrl, type DatabaseHealth, type PoolHealth } from '../connection/index.js';
 export {
   getTransaction,
   getTransactionId,
@@ -26,13 +27,10 @@ export {
   onRollback,
   runOutsideTransaction,
   runWithTransaction,
-  transaction,
-  Transactional,
   type IsolationLevel,
   type Propagation,
   type RetryOptions,
   type Transaction,
-  type TransactionalOptions,
   type TransactionOptions,
 } from '../transaction/index.js';
 export { dbEvents, DatabaseEventEmitter } from '../events/index.js';
@@ -55,6 +53,7 @@ export {
   optionalForeignKey,
   timestamps,
   updatedAtTriggerSql,
+  type ForeignKeyName,
   type ForeignKeyOptions,
   type OptionalForeignKeyOptions,
   type ReferencedId,
@@ -78,7 +77,7 @@ export {
   type PendingMigration,
   type RunMigrationsOptions,
 } from '../migrations/index.js';
-export { getReadToken, withReadSession, type ReadSessionOptions } from '../connection/index.js';
+export { getReadToken, withReadSession, type ReadSessionOptions } from '../database/index.js';
 export {
   clearRepositoryCache,
   configureRepositories,

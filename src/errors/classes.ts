@@ -82,7 +82,7 @@ export class UniqueViolationError extends QueryError {
   override readonly code = 'UNIQUE_VIOLATION';
 }
 
-/** 23503: a foreign key constraint was violated. */
+/** 23503 (foreign_key_violation) or 23001 (restrict_violation): a foreign key constraint was violated. */
 export class ForeignKeyViolationError extends QueryError {
   override readonly code = 'FOREIGN_KEY_VIOLATION';
 }
@@ -95,6 +95,33 @@ export class NotNullViolationError extends QueryError {
 /** 23514: a CHECK constraint failed. */
 export class CheckViolationError extends QueryError {
   override readonly code = 'CHECK_VIOLATION';
+}
+
+/**
+ * SQLSTATE class 22 (data exception): a value the caller supplied does not fit its column's type — text into a
+ * number (22P02), a number out of range (22003), a string too long (22001), a NUL byte in text (22021), a bad date
+ * or time (22007, 22008), a division by zero (22012)… `dataType` names the type when the server says it, `column`
+ * the column when the server says it; the message never repeats the value (the server's own message quotes it).
+ *
+ * @example
+ * ```ts
+ * try { await repo.create(body) } catch (e) { if (e instanceof InvalidInputError) return c.json({ error: e.message }, 400) }
+ * ```
+ */
+export class InvalidInputError extends QueryError {
+  override readonly code = 'INVALID_INPUT';
+  /** The PostgreSQL type the value did not fit (`bigint`, `character varying(5)`…), when the server named it. */
+  readonly dataType: string | undefined;
+  constructor(message: string, details: DatabaseErrorDetails & { dataType?: string | undefined } = {}) {
+    super(message, details);
+    this.dataType = details.dataType;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    const out = super.toJSON();
+    if (this.dataType !== undefined) out.dataType = this.dataType;
+    return out;
+  }
 }
 
 /** 40001: the transaction could not be serialized; running it again may succeed. */

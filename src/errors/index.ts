@@ -6,6 +6,7 @@ export {
   DatabaseNotInitializedError,
   DeadlockError,
   ForeignKeyViolationError,
+  InvalidInputError,
   InvalidQueryError,
   NotFoundError,
   NotNullViolationError,

@@ -1,10 +1,11 @@
 import { DrizzleQueryError } from 'drizzle-orm';
-import { DatabaseError } from './database-error.js';
+import { DatabaseError, type DatabaseErrorDetails } from './database-error.js';
 import {
   CheckViolationError,
   ConnectionError,
   DeadlockError,
   ForeignKeyViolationError,
+  InvalidInputError,
   NotNullViolationError,
   QueryError,
   QueryTimeoutError,
@@ -24,6 +25,7 @@ export interface ServerErrorLike {
   table?: unknown;
   column?: unknown;
   schema?: unknown;
+  message?: unknown;
 }
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
@@ -62,6 +64,37 @@ function text(value: unknown): string | undefined {
 
 /** SQLSTATE classes whose server messages name objects but never data values. */
 const SAFE_MESSAGE_CLASSES = ['42', '0A', '25', '55', '3D', '3F', '2B'];
+/**
+ * Classes whose server message may be kept on the sanitized cause: they name objects (constraints, tables,
+ * columns) and never quote a value. Class 22 quotes the value ("invalid input syntax for type bigint: "…""), and
+ * raise_exception (P0001) or internal errors (XX) may say anything, so their message is dropped.
+ */
+const CAUSE_MESSAGE_CLASSES = new Set([...SAFE_MESSAGE_CLASSES, '23', '40', '57', '08', '53', '28']);
+
+/** What each data exception (class 22) means, in words that never need the value. */
+const DATA_EXCEPTIONS: Readonly<Record<string, string>> = {
+  '22P02': 'Invalid input syntax',
+  '22003': 'Numeric value out of range',
+  '22001': 'Value too long',
+  '22021': 'Invalid byte sequence (a NUL byte or invalid UTF-8 in text)',
+  '22007': 'Invalid date/time format',
+  '22008': 'Date/time field value out of range',
+  '22012': 'Division by zero',
+  '22004': 'Null value not allowed',
+  '22023': 'Invalid parameter value',
+  '2202E': 'Array subscript out of range',
+  '22P05': 'Untranslatable character',
+};
+/**
+ * The type name in the server's class-22 messages, each pattern anchored on the server's own words so that a
+ * quoted value can never be taken for it: `invalid input syntax for type bigint: "…"`, `value "…" is out of range
+ * for type integer`, `value too long for type character varying(5)`.
+ */
+const TYPE_IN_MESSAGE = [
+  /^invalid input syntax for type ([a-z][a-z0-9_ ]*): "/,
+  /" is out of range for type ([a-z][a-z0-9_ ]*)$/,
+  /^value too long for type ([a-z][a-z0-9_ ]*(?:\(\d+\))?)$/,
+];
 
 /**
  * The server error as kept in `cause`: code, message and the object names, without what may carry data — the
@@ -76,7 +109,11 @@ export class ServerError extends Error {
   readonly schema: string | undefined;
   readonly routine: string | undefined;
   constructor(server: ServerErrorLike & { message?: unknown; severity?: unknown; routine?: unknown }) {
-    super(typeof server.message === 'string' ? server.message : `SQLSTATE ${server.code}`);
+    super(
+      typeof server.message === 'string' && CAUSE_MESSAGE_CLASSES.has(server.code.slice(0, 2))
+        ? server.message
+        : `SQLSTATE ${server.code} (the server's message may quote a value and is not kept)`,
+    );
     this.name = 'ServerError';
     this.code = server.code;
     this.severity = text(server.severity);
@@ -146,6 +183,7 @@ export function toDatabaseError(err: unknown): DatabaseError {
       case '23505':
         return new UniqueViolationError(`Unique constraint${constraint} violated${where(details)}`, details);
       case '23503':
+      case '23001':
         return new ForeignKeyViolationError(`Foreign key constraint${constraint} violated${where(details)}`, details);
       case '23502':
         return new NotNullViolationError(`Null value not allowed${where(details)}`, details);
@@ -158,6 +196,7 @@ export function toDatabaseError(err: unknown): DatabaseError {
       case '57014':
         return new QueryTimeoutError('Statement cancelled (statement timeout or cancel request)', details);
       default:
+        if (server.code.startsWith('22')) return invalidInput(server.code, text(found.message) ?? '', details);
         if (CONNECTION_SQLSTATES.has(server.code) || server.code.startsWith('08'))
           return new ConnectionError(`Database connection failed (SQLSTATE ${server.code})`, details);
         if (SAFE_MESSAGE_CLASSES.includes(server.code.slice(0, 2))) {
@@ -172,6 +211,17 @@ export function toDatabaseError(err: unknown): DatabaseError {
   }
   const cause = innermost(err);
   return new QueryError('Query failed', { cause });
+}
+
+function invalidInput(code: string, serverMessage: string, details: DatabaseErrorDetails): InvalidInputError {
+  let dataType: string | undefined;
+  for (const pattern of TYPE_IN_MESSAGE) {
+    dataType = pattern.exec(serverMessage)?.[1];
+    if (dataType !== undefined) break;
+  }
+  const what = DATA_EXCEPTIONS[code] ?? 'Invalid input value';
+  const type = dataType === undefined ? '' : ` for type ${dataType}`;
+  return new InvalidInputError(`${what}${type}${where(details)} (SQLSTATE ${code})`, { ...details, dataType });
 }
 
 /** A DatabaseError of ours anywhere in the cause chain (Drizzle wraps what our executors throw). */

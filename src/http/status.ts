@@ -7,6 +7,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NOT_NULL_VIOLATION: 400,
   CHECK_VIOLATION: 400,
   INVALID_QUERY: 400,
+  INVALID_INPUT: 400,
   NOT_FOUND: 404,
   POOL_TIMEOUT: 503,
   CONNECTION_ERROR: 503,
@@ -19,7 +20,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 
 /**
  * The HTTP status for an error of the data layer: 409 for unique/foreign-key conflicts and stale versions, 400
- * for not-null/check violations and invalid queries, 404 for not found, 503 when the database is unavailable or
+ * for not-null/check violations, invalid input values and invalid queries, 404 for not found, 503 when the database is unavailable or
  * busy, 504 for timeouts, 500 otherwise.
  */
 export function httpStatusOf(err: unknown): number {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { getDatabaseManager, type DatabaseManager } from '../connection/index.js';
+import { getDatabaseManager, type DatabaseManager } from '../database/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { MigrationTable } from './journal-table.js';
 

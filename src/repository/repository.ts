@@ -1,7 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import { getDatabase, getDatabaseManager } from '../connection/default.js';
-import type { Database } from '../connection/index.js';
+import { getDatabase, getDatabaseManager } from '../database/default.js';
+import type { Database } from '../database/index.js';
 import { ambient } from '../context/index.js';
 import { InvalidQueryError, NotFoundError, StaleVersionError } from '../errors/index.js';
 import { buildWhere, isEmptyFilter, isSqlWhere } from './filter.js';
@@ -106,14 +106,14 @@ export class Repository<TTable extends PgTable> {
   }
 
   /**
-   * The row with this id, or undefined (soft-deleted rows are skipped unless `withDeleted`).
+   * The row with this id, or `null` (soft-deleted rows are skipped unless `withDeleted`).
    *
    * @example
    * ```ts
    * const user = await userRepo.findById(1);
    * ```
    */
-  async findById(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | undefined> {
+  async findById(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | null> {
     const s = this.#bound();
     if (options?.withDeleted && this.#info.deletedAt) {
       return this.findOne(eq(this.#info.requireId('findById'), id), options);
@@ -121,7 +121,7 @@ export class Repository<TTable extends PgTable> {
     const statement = s.findById();
     return monitored(s.monitor, 'findById', this.#info.name, this.#readRole(s), async () => {
       const rows = (await statement.execute({ id })) as Rows;
-      return rows[0];
+      return (rows[0] as RowOf<TTable> | undefined) ?? null;
     });
   }
 
@@ -135,21 +135,35 @@ export class Repository<TTable extends PgTable> {
    */
   async findByIdOrFail(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable>> {
     const row = await this.findById(id, options);
-    if (row === undefined) throw new NotFoundError(`${this.#info.name} ${String(id)} was not found`);
+    if (row === null) throw new NotFoundError(`${this.#info.name} ${String(id)} was not found`);
     return row;
   }
 
   /**
-   * The first row matching `where` (a filter object or Drizzle SQL), or undefined.
+   * The first row matching `where` (a filter object or Drizzle SQL), or `null`.
    *
    * @example
    * ```ts
    * const user = await userRepo.findOne({ email: 'a@b.c' });
    * ```
    */
-  async findOne(where: Where<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | undefined> {
+  async findOne(where: Where<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | null> {
     const rows = await this.#select('findOne', { ...options, where, limit: 1 });
-    return rows[0];
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Every row of the table (`findAll()` is `findMany()` under the seed's name): read from the replicas outside a
+   * transaction, with findMany's options and the same cap on `limit` (`maxLimit`, default 1000).
+   *
+   * @example
+   * ```ts
+   * const everyone = await userRepo.findAll();
+   * const newest = await userRepo.findAll({ orderBy: '-createdAt', limit: 100 });
+   * ```
+   */
+  async findAll(options: FindManyOptions<TTable> = {}): Promise<RowOf<TTable>[]> {
+    return this.#select('findAll', options);
   }
 
   /**
@@ -354,7 +368,7 @@ export class Repository<TTable extends PgTable> {
   }
 
   /**
-   * Updates the row with this id and returns it, or undefined when there is none. Sets `updatedAt`; on a table
+   * Updates the row with this id and returns it, or `null` when there is none. Sets `updatedAt`; on a table
    * with optimistic locking, passing the `version` you read makes a concurrent change a StaleVersionError.
    *
    * @example
@@ -362,7 +376,7 @@ export class Repository<TTable extends PgTable> {
    * const user = await userRepo.update(1, { name: 'Grace' });
    * ```
    */
-  async update(id: IdOf<TTable>, data: Partial<NewRowOf<TTable>>): Promise<RowOf<TTable> | undefined> {
+  async update(id: IdOf<TTable>, data: Partial<NewRowOf<TTable>>): Promise<RowOf<TTable> | null> {
     const s = this.#bound();
     const record = data as Record<string, unknown>;
     let keys = writeKeys(this.#info, data, 'update');
@@ -379,7 +393,7 @@ export class Repository<TTable extends PgTable> {
     return monitored(s.monitor, 'update', this.#info.name, s.writeRole, async () => {
       const rows = (await run()) as Rows;
       if (rows.length === 0 && checkVersion) await this.#staleOrMissing(s, id, record.version);
-      return rows[0];
+      return (rows[0] as RowOf<TTable> | undefined) ?? null;
     });
   }
 
@@ -464,7 +478,7 @@ export class Repository<TTable extends PgTable> {
   }
 
   /**
-   * Deletes the row with this id and returns it, or undefined. On a soft-delete table it sets `deletedAt`
+   * Deletes the row with this id and returns it, or `null`. On a soft-delete table it sets `deletedAt`
    * instead, unless `{ hard: true }`.
    *
    * @example
@@ -472,12 +486,12 @@ export class Repository<TTable extends PgTable> {
    * const removed = await userRepo.delete(1);
    * ```
    */
-  async delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | undefined> {
+  async delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | null> {
     const s = this.#bound();
     const statement = this.#info.deletedAt && !options?.hard ? s.softDeleteById() : s.deleteById();
     return monitored(s.monitor, 'delete', this.#info.name, s.writeRole, async () => {
       const rows = (await statement.execute({ id })) as Rows;
-      return rows[0];
+      return (rows[0] as RowOf<TTable> | undefined) ?? null;
     });
   }
 

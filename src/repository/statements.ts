@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import type { Database } from '../connection/index.js';
+import type { Database } from '../database/index.js';
 import { InvalidQueryError } from '../errors/index.js';
 import { quoteKey } from './filter.js';
 import type { MonitorConfig, Role } from './monitor.js';

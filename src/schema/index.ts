@@ -3,6 +3,7 @@ export {
   id,
   optionalForeignKey,
   timestamps,
+  type ForeignKeyName,
   type ForeignKeyOptions,
   type OptionalForeignKeyOptions,
   type ReferencedId,

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { getReadToken, withReadSession } from '../connection/index.js';
+import { getReadToken, withReadSession } from '../database/index.js';
 import type { Registry } from 'prom-client';
 import { errorHandler } from './error-handler.js';
 import { checkReadiness, type MigrationCheck } from './readiness.js';

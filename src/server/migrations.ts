@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { getDatabaseManager } from '../connection/index.js';
+import { getDatabaseManager } from '../database/index.js';
 import { logger } from '../logger/index.js';
 import { getMigrationStatus, PendingMigrationsError, runMigrations } from '../migrations/index.js';
 import type { MigrationCheck } from './readiness.js';

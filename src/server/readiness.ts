@@ -1,5 +1,5 @@
 import { getRedisManager, type RedisHealth } from '../cache/index.js';
-import { getDatabaseManager } from '../connection/index.js';
+import { getDatabaseManager } from '../database/index.js';
 import type { Pool } from '../connection/pool.js';
 import { toDatabaseError } from '../errors/index.js';
 

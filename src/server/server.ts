@@ -4,7 +4,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { closeRedis, initRedis } from '../cache/index.js';
 import { resolveServerConfig, type ResolvedServerConfig } from '../config/index.js';
-import { closeDatabase, initDatabase } from '../connection/index.js';
+import { closeDatabase, initDatabase } from '../database/index.js';
 import { logger } from '../logger/index.js';
 import { enableDefaultMetrics, metricsRegistry } from '../metrics/index.js';
 import { buildRootApp, type ServerState } from './app.js';

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { closeRedis } from '../cache/index.js';
-import { closeDatabase } from '../connection/index.js';
+import { closeDatabase } from '../database/index.js';
 import { logger } from '../logger/index.js';
 import { abortRunningTransactions } from '../transaction/runner.js';
 import type { ServerState } from './app.js';

@@ -1,6 +1,6 @@
 import type { RedisManagerOptions } from '../cache/index.js';
 import type { ServerOptions } from '../config/index.js';
-import type { DatabaseManagerOptions } from '../connection/index.js';
+import type { DatabaseManagerOptions } from '../database/index.js';
 import type { MetricsOptions } from '../metrics/index.js';
 
 /** Anything with a fetch handler: a Hono app (`new Hono()`), or another Web-standard handler. */

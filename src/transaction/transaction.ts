@@ -1,32 +1,9 @@
 import { ambient } from '../context/index.js';
-import { getDatabaseManager } from '../connection/default.js';
 import { TransactionError } from '../errors/index.js';
 import { currentFrame } from './runner.js';
 import { frameOf } from './handles.js';
 import type { TransactionFrame } from './scope.js';
-import type { Transaction, TransactionOptions } from './types.js';
-
-/**
- * Runs `fn` in a transaction on the default database. By default it joins the transaction already running in
- * this async context (`propagation: 'required'`); every query in `fn`, at any depth — through `tx`, a
- * repository or `getDatabase()` — runs in it. It commits when `fn` resolves and rolls back when `fn` throws or
- * the timeout passes; at the timeout the running statement is cancelled and the caller gets
- * TransactionTimeoutError at once. Database errors come out typed (§5); other errors pass through unchanged.
- *
- * @example
- * ```ts
- * await transaction(async (tx) => {
- *   const [user] = await tx.insert(users).values({ email }).returning();
- *   await tx.insert(posts).values({ authorId: user.id, title: 'Hello' });
- * }, { isolationLevel: 'serializable', retry: 3, timeout: 5000 });
- * ```
- */
-export function transaction<T, TSchema extends Record<string, unknown> = Record<string, unknown>>(
-  fn: (tx: Transaction<TSchema>) => Promise<T> | T,
-  options?: TransactionOptions,
-): Promise<T> {
-  return getDatabaseManager().transaction(fn as (tx: Transaction) => Promise<T>, options);
-}
+import type { Transaction } from './types.js';
 
 /** The transaction running in this async context, or undefined. */
 export function getTransaction<TSchema extends Record<string, unknown> = Record<string, unknown>>():
@@ -42,11 +19,28 @@ export function getTransactionId(): string | undefined {
 
 /**
  * Runs `fn` with `tx` as the ambient transaction: code inside that calls `getTransaction()`, a repository or
- * `getDatabase()` uses `tx`. `tx` must be a handle given by `transaction()` (or `getTransaction()`).
+ * `getDatabase()` uses `tx`. `tx` is a handle given by `transaction()` or `getTransaction()`, or the `tx` Drizzle
+ * hands to `getDatabase().transaction(async (tx) => …)` (and to `tx.transaction(…)`, a savepoint).
+ *
+ * @example
+ * ```ts
+ * app.use('/api/*', async (c, next) => {
+ *   await getDatabase().transaction(async (tx) => {
+ *     await runWithTransaction(tx, () => next());
+ *   });
+ * });
+ * ```
  */
-export function runWithTransaction<T>(tx: Transaction<Record<string, unknown>>, fn: () => T): T {
+export function runWithTransaction<T, TSchema extends Record<string, unknown> = Record<string, unknown>>(
+  tx: Transaction<TSchema>,
+  fn: () => T,
+): T {
   const frame = frameOf(tx);
-  if (!frame) throw new TransactionError('runWithTransaction() needs a handle created by transaction()');
+  if (!frame) {
+    throw new TransactionError(
+      'runWithTransaction() needs a transaction of this package: from transaction(), getTransaction() or getDatabase().transaction()',
+    );
+  }
   const outer = ambient.getStore();
   return ambient.run({ tx: frame, session: outer?.session, route: outer?.route }, () => startNow(fn()));
 }

@@ -24,7 +24,7 @@ import { foreignKey, id, timestamps } from '@spfn/core/db';
 export const users = pgTable('users', { id: id(), email: text('email').notNull().unique(), ...timestamps() });
 export const posts = pgTable('posts', {
   id: id(),
-  authorId: foreignKey('author_id', () => users.id, { onDelete: 'cascade' }),
+  authorId: foreignKey('author', () => users.id),
   title: text('title').notNull(),
   ...timestamps(),
 });

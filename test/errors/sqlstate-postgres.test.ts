@@ -20,6 +20,7 @@ import {
   ConnectionError,
   DeadlockError,
   ForeignKeyViolationError,
+  InvalidInputError,
   NotNullViolationError,
   QueryError,
   QueryTimeoutError,
@@ -209,11 +210,14 @@ describe('constraint violations on the real server, through Drizzle', () => {
     expectClientSafe(err);
   });
 
-  it('22P02 (a bad value for a type) → QueryError whose message does not repeat the value', async () => {
+  it('22P02 (a bad value for a type) → InvalidInputError whose message and cause do not repeat the value', async () => {
     const err = toDatabaseError(await rawFailure(() => getDatabase().execute(sql`select ${SECRET_VALUE}::int as n`)));
-    expect(err.constructor).toBe(QueryError);
-    expect(err.sqlState).toBe('22P02');
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err).toMatchObject({ code: 'INVALID_INPUT', sqlState: '22P02', dataType: 'integer' });
+    expect(err.message).toBe('Invalid input syntax for type integer (SQLSTATE 22P02)');
+    expect(httpStatusOf(err)).toBe(400);
     expectClientSafe(err);
+    expect(inspect(err.cause, { showHidden: true, depth: 5 })).not.toContain(SECRET_VALUE);
   });
 
   it('another SQLSTATE → QueryError carrying it', async () => {

@@ -1,7 +1,7 @@
 import { eq, relations, sql } from 'drizzle-orm';
 import { bigint, pgTable, text } from 'drizzle-orm/pg-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeDatabase, getDatabase, initDatabase, transaction, dbEvents } from '@spfn/core/db';
+import { closeDatabase, getDatabase, getRepository, initDatabase, transaction, dbEvents } from '@spfn/core/db';
 import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../helpers/pg.js';
 
 const users = pgTable('users', {
@@ -65,6 +65,16 @@ describe('read routing', () => {
     expect(seen).toEqual(new Set(['replica-a', 'replica-b']));
     const [written] = await getDatabase('write').select().from(users).where(eq(users.id, 1));
     expect(written!.name).toBe('primary');
+  });
+
+  it('repository findAll() reads from the replicas, findMany() too; inside a transaction from the primary', async () => {
+    const repo = getRepository(users);
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) for (const row of await repo.findAll()) seen.add(row.name);
+    expect(seen).toEqual(new Set(['replica-a', 'replica-b']));
+    expect((await repo.findAll({ where: { id: 1 }, limit: 1 }))[0]!.name).toMatch(/^replica-[ab]$/);
+    const inTx = await transaction(async () => repo.findAll());
+    expect(inTx.map((u) => u.name)).toEqual(['primary']);
   });
 
   it('inside a transaction, reads run in the transaction on the primary', async () => {

@@ -4,7 +4,15 @@ import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { closeDatabase, dbEvents, getDatabase, initDatabase, Transactional } from '@spfn/core/db';
+import {
+  closeDatabase,
+  dbEvents,
+  getDatabase,
+  getTransaction,
+  initDatabase,
+  runWithTransaction,
+  Transactional,
+} from '@spfn/core/db';
 import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../helpers/pg.js';
 
 const rows = pgTable('rows', { name: text('name').primaryKey(), n: integer('n').notNull().default(0) });
@@ -135,6 +143,30 @@ describe('Transactional()', () => {
     expect(slow[0]!.route).toBe('GET /slow/:id');
     expect(slow[0]!.txId).toMatch(/^[0-9a-f-]{36}$/);
     expect(slow[0]!.durationMs).toBeGreaterThanOrEqual(50);
+  });
+
+  it("the seed's middleware form — getDatabase().transaction() + runWithTransaction(tx, next) — commits and rolls back", async () => {
+    const a = new Hono();
+    a.use('*', async (c, next) => {
+      await getDatabase().transaction(async (tx) => {
+        await runWithTransaction(tx, () => next());
+        if (c.error) throw c.error;
+      });
+    });
+    a.post('/good', async (c) => {
+      await getDatabase().insert(rows).values({ name: 'seed-good' });
+      return c.json({ inTransaction: getTransaction() !== undefined }, 201);
+    });
+    a.post('/bad', async () => {
+      await getDatabase().insert(rows).values({ name: 'seed-bad' });
+      throw new Error('boom');
+    });
+    const good = await a.request('/good', { method: 'POST' });
+    expect(good.status).toBe(201);
+    expect(await good.json()).toEqual({ inTransaction: true });
+    a.onError((_err, c) => c.json({ error: { code: 'X', message: 'x' } }, 500));
+    expect((await a.request('/bad', { method: 'POST' })).status).toBe(500);
+    expect(await names()).toEqual(['seed-good']);
   });
 
   it('a statement running at the deadline is cancelled', async () => {

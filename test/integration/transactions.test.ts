@@ -202,6 +202,42 @@ describe('transaction()', () => {
     expect(() => runWithTransaction({} as never, () => 1)).toThrow(TransactionError);
   });
 
+  it("runWithTransaction() accepts the tx Drizzle hands to getDatabase().transaction(), and a savepoint's", async () => {
+    let outerId: string | undefined;
+    await getDatabase().transaction(async (tx) => {
+      outerId = getTransaction() === undefined ? undefined : 'ambient';
+      await runOutsideTransaction(async () => {
+        expect(getTransaction()).toBeUndefined();
+        await runWithTransaction(tx, async () => {
+          expect(getTransaction()).toBeDefined();
+          await getDatabase().insert(items).values({ name: 'drizzle-tx' });
+        });
+      });
+      await tx.transaction(async (sp) => {
+        await runOutsideTransaction(() =>
+          runWithTransaction(sp, async () => {
+            await getDatabase().insert(items).values({ name: 'drizzle-savepoint' });
+          }),
+        );
+      });
+    });
+    expect(outerId).toBe('ambient');
+    expect(await names()).toEqual(['drizzle-savepoint', 'drizzle-tx']);
+
+    // What runs through the handed-out tx rolls back with it.
+    await expect(
+      getDatabase().transaction(async (tx) => {
+        await runOutsideTransaction(() =>
+          runWithTransaction(tx, async () => {
+            await getDatabase().insert(items).values({ name: 'rolled-back' });
+          }),
+        );
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect(await names()).toEqual(['drizzle-savepoint', 'drizzle-tx']);
+  });
+
   it('a handle used after its transaction ended fails instead of running outside it', async () => {
     let leaked: Parameters<Parameters<typeof transaction>[0]>[0] | undefined;
     await transaction(async (tx) => {

@@ -5,14 +5,14 @@ export const users = pgTable('users', { id: id(), email: text('email').notNull()
 
 export const posts = pgTable('posts', {
   id: id(),
-  authorId: foreignKey('author_id', () => users.id, { onDelete: 'cascade' }),
-  editorId: optionalForeignKey('editor_id', () => users.id),
+  authorId: foreignKey('author', () => users.id),
+  editorId: optionalForeignKey('editor', () => users.id),
   title: text('title').notNull(),
   ...timestamps(),
 });
 
 export const comments = pgTable('comments', {
   id: id(),
-  postId: foreignKey('post_id', () => posts.id, { onDelete: 'restrict' }),
+  postId: foreignKey('post', () => posts.id, { onDelete: 'restrict' }),
   body: text('body').notNull(),
 });

@@ -3,8 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatabaseManager, runMigrations, toDatabaseError, updatedAtTriggerSql } from '@spfn/core/db';
-import { ForeignKeyViolationError, InvalidQueryError, NotNullViolationError } from '@spfn/core/errors';
+import {
+  DatabaseManager,
+  foreignKey,
+  optionalForeignKey,
+  runMigrations,
+  toDatabaseError,
+  updatedAtTriggerSql,
+} from '@spfn/core/db';
+import { ConfigError, ForeignKeyViolationError, InvalidQueryError, NotNullViolationError } from '@spfn/core/errors';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { ddlFor, writeMigrations } from '../migrations/folder.js';
 import { comments, posts, users } from './fixture-schema.js';
@@ -109,8 +116,68 @@ describe('timestamps() and the updatedAt trigger', () => {
   });
 });
 
+async function constraintOf(table: string, column: string) {
+  const [row] = await tdb.sql<{ confdeltype: string; confupdtype: string; parent: string; is_nullable: string }[]>`
+    select c.confdeltype, c.confupdtype, c.confrelid::regclass::text as parent, col.is_nullable, col.data_type
+    from pg_constraint c
+    join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+    join information_schema.columns col on col.table_name = ${table} and col.column_name = a.attname
+    where c.contype = 'f' and c.conrelid = ${table}::regclass and a.attname = ${column}`;
+  return row;
+}
+
+describe('schema helpers', () => {
+  it('should create proper foreign keys', async () => {
+    // foreignKey('author', () => users.id): author_id bigint NOT NULL references users on delete cascade
+    expect(await constraintOf('posts', 'author_id')).toEqual({
+      confdeltype: 'c',
+      confupdtype: 'a',
+      parent: 'users',
+      is_nullable: 'NO',
+      data_type: 'bigint',
+    });
+    expect(await constraintOf('comments', 'post_id')).toMatchObject({ confdeltype: 'r', parent: 'posts' });
+    expect(() => foreignKey('author_id' as 'author', () => users.id)).toThrow(ConfigError);
+    expect(() => foreignKey('author_id' as 'author', () => users.id)).toThrow(/without "_id"/);
+  });
+
+  it('should create optional foreign keys', async () => {
+    expect(await constraintOf('posts', 'editor_id')).toEqual({
+      confdeltype: 'n',
+      confupdtype: 'a',
+      parent: 'users',
+      is_nullable: 'YES',
+      data_type: 'bigint',
+    });
+    const [post] = await manager
+      .getDatabase()
+      .insert(posts)
+      .values({ authorId: await newUser('optional-fk@example.com'), title: 'no editor' })
+      .returning();
+    expect(post!.editorId).toBeNull();
+    expect(() => optionalForeignKey('editor_id' as 'editor', () => users.id)).toThrow(ConfigError);
+  });
+
+  it('should create timestamps with defaults', async () => {
+    const cols = await tdb.sql<
+      { column_name: string; data_type: string; is_nullable: string; column_default: string }[]
+    >`
+      select column_name, data_type, is_nullable, column_default from information_schema.columns
+      where table_name = 'posts' and column_name in ('created_at', 'updated_at') order by column_name`;
+    expect(cols).toEqual([
+      { column_name: 'created_at', data_type: 'timestamp with time zone', is_nullable: 'NO', column_default: 'now()' },
+      { column_name: 'updated_at', data_type: 'timestamp with time zone', is_nullable: 'NO', column_default: 'now()' },
+    ]);
+    const before = Date.now();
+    const [row] = await manager.getDatabase().insert(users).values({ email: 'ts-defaults@example.com' }).returning();
+    expect(row!.createdAt).toBeInstanceOf(Date);
+    expect(row!.updatedAt).toBeInstanceOf(Date);
+    expect(Math.abs(row!.createdAt.getTime() - before)).toBeLessThan(60_000);
+  });
+});
+
 describe('foreign keys', () => {
-  it('cascade deletes the children of a required foreign key', async () => {
+  it('cascade (the default) deletes the children of a required foreign key', async () => {
     const db = manager.getDatabase();
     const author = await newUser('fk-cascade@example.com');
     await db.insert(posts).values([

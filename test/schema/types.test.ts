@@ -58,6 +58,17 @@ describe('schema helper types', () => {
       g: optionalForeignKey('g', () => other.id, { onDelete: 'explode' }),
       h: optionalForeignKey('h', () => other.id, { onDelete: 'cascade' }),
     });
+    // @ts-expect-error the helper appends _id itself: 'owner_id' would be owner_id_id
+    expect(() => foreignKey('owner_id', () => other.id)).toThrow(/without "_id"/);
+    // @ts-expect-error the same for the optional helper
+    expect(() => optionalForeignKey('reviewer_id', () => other.id)).toThrow(/without "_id"/);
+  });
+
+  it('the column is named ${name}_id, in the type too', () => {
+    expectTypeOf<(typeof posts.authorId)['_']['name']>().toEqualTypeOf<'author_id'>();
+    expectTypeOf<(typeof posts.editorId)['_']['name']>().toEqualTypeOf<'editor_id'>();
+    expect(posts.authorId.name).toBe('author_id');
+    expect(posts.editorId.name).toBe('editor_id');
   });
 
   it('getDrizzleConfig() returns a drizzle-kit Config', () => {

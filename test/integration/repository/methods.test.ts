@@ -97,7 +97,7 @@ describe.each(Object.entries(modes))('every method %s a transaction', (_mode, ru
       ]);
       expect(many.map((u) => u.email)).toEqual(['c@x.io', 'd@x.io']);
       expect(await userRepo().findById(a.id)).toEqual(a);
-      expect(await userRepo().findById(999_999)).toBeUndefined();
+      expect(await userRepo().findById(999_999)).toBeNull();
       expect(await userRepo().findByIdOrFail(b.id)).toEqual(b);
       await expect(userRepo().findByIdOrFail(999_999)).rejects.toBeInstanceOf(NotFoundError);
     });
@@ -114,7 +114,10 @@ describe.each(Object.entries(modes))('every method %s a transaction', (_mode, ru
         })),
       );
       expect((await userRepo().findOne({ email: 'u7@x.io' }))?.age).toBe(7);
-      expect(await userRepo().findOne({ email: 'nobody' })).toBeUndefined();
+      expect(await userRepo().findAll()).toHaveLength(25);
+      expect((await userRepo().findAll({ orderBy: '-age', limit: 2 })).map((u) => u.age)).toEqual([24, 23]);
+      await expect(userRepo().findAll({ limit: 1_000_000 })).rejects.toBeInstanceOf(InvalidQueryError);
+      expect(await userRepo().findOne({ email: 'nobody' })).toBeNull();
       const odd = await userRepo().findMany({ where: { status: 'odd', age: { gte: 10 } }, orderBy: '-age', limit: 3 });
       expect(odd.map((u) => u.age)).toEqual([23, 21, 19]);
       expect(
@@ -153,7 +156,7 @@ describe.each(Object.entries(modes))('every method %s a transaction', (_mode, ru
       await userRepo().save({ email: 'b@x.io', name: 'B', age: 2 });
       const updated = await userRepo().update(a.id, { name: 'A2' });
       expect(updated).toMatchObject({ id: a.id, name: 'A2', age: 1 });
-      expect(await userRepo().update(999_999, { name: 'nobody' })).toBeUndefined();
+      expect(await userRepo().update(999_999, { name: 'nobody' })).toBeNull();
       const bulk = await userRepo().updateWhere({ age: { gte: 1 } }, { status: 'bulk' });
       expect(bulk).toHaveLength(2);
       expect(await userRepo().count({ status: 'bulk' })).toBe(2);
@@ -164,7 +167,7 @@ describe.each(Object.entries(modes))('every method %s a transaction', (_mode, ru
       expect(await getRepository(tags).upsert({ name: 'x' }, { target: 'name' })).toEqual({ name: 'x' });
       expect(await getRepository(tags).upsert({ name: 'x' }, { target: 'name' })).toEqual({ name: 'x' });
       expect((await userRepo().delete(a.id))?.id).toBe(a.id);
-      expect(await userRepo().delete(a.id)).toBeUndefined();
+      expect(await userRepo().delete(a.id)).toBeNull();
       const gone = await userRepo().deleteWhere({ email: { like: '@x.io' } });
       expect(gone.map((u) => u.email).sort()).toEqual(['b@x.io', 'z@x.io']);
       expect(await userRepo().count()).toBe(0);
@@ -244,13 +247,13 @@ describe('soft delete (deletedAt)', () => {
     const [a, b] = await repo.saveMany([{ body: 'a' }, { body: 'b' }]);
     const deleted = await repo.delete(a!.id);
     expect(deleted?.deletedAt).toBeInstanceOf(Date);
-    expect(await repo.findById(a!.id)).toBeUndefined();
+    expect(await repo.findById(a!.id)).toBeNull();
     expect((await repo.findById(a!.id, { withDeleted: true }))?.id).toBe(a!.id);
     expect(await repo.count()).toBe(1);
     expect(await repo.count(undefined, { withDeleted: true })).toBe(2);
     expect((await repo.findMany()).map((n) => n.id)).toEqual([b!.id]);
-    expect(await repo.update(a!.id, { body: 'ghost' })).toBeUndefined();
-    expect(await repo.delete(a!.id)).toBeUndefined();
+    expect(await repo.update(a!.id, { body: 'ghost' })).toBeNull();
+    expect(await repo.delete(a!.id)).toBeNull();
     expect(await repo.deleteWhere({ body: 'b' })).toHaveLength(1);
     expect(await repo.count()).toBe(0);
     expect(await t.sql`select count(*)::int as n from notes`).toEqual([{ n: 2 }]);
@@ -285,7 +288,7 @@ describe('optimistic locking (version)', () => {
     expect((err as Error).message).not.toContain('stale');
     expect((await repo.findByIdOrFail(d.id)).title).toBe('v2');
     expect((await repo.update(d.id, { title: 'v3' }))?.version).toBe(3);
-    expect(await repo.update(12345, { title: 'x', version: 1 })).toBeUndefined();
+    expect(await repo.update(12345, { title: 'x', version: 1 })).toBeNull();
     expect((await repo.updateWhere({ id: d.id }, { title: 'v4' }))[0]?.version).toBe(4);
   });
 });
@@ -305,7 +308,11 @@ describe('types', () => {
     type User = typeof users.$inferSelect;
     type UserRepository = Repository<typeof users>;
     expectTypeOf<Parameters<UserRepository['findById']>[0]>().toEqualTypeOf<number>();
-    expectTypeOf<Awaited<ReturnType<UserRepository['findById']>>>().toEqualTypeOf<User | undefined>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findById']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findOne']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['update']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['delete']>>>().toEqualTypeOf<User | null>();
+    expectTypeOf<Awaited<ReturnType<UserRepository['findAll']>>>().toEqualTypeOf<User[]>();
     expectTypeOf<Awaited<ReturnType<UserRepository['findMany']>>>().toEqualTypeOf<User[]>();
     expectTypeOf(getRepository(posts, PostRepository)).toEqualTypeOf<PostRepository>();
     const check = () => {

@@ -1,7 +1,7 @@
 import { createTableRelationsHelpers, extractTablesRelationalConfig } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsDatabase, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
-import { TypedErrorSession } from './drizzle-session.js';
+import { TypedErrorSession } from '../connection/drizzle-session.js';
 import { ambient, type QueryResult, type ResultMode } from '../context/index.js';
 import {
   resolveDatabaseConfig,
@@ -29,14 +29,14 @@ import {
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import { currentFrame, runTransaction } from '../transaction/runner.js';
 import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
-import { mayWrite, ReadConsistencyTracker } from './consistency.js';
-import { DrizzleClient, type Executor, type TransactionHooks } from './drizzle-client.js';
-import { HealthMonitor, type DatabaseHealth } from './health.js';
-import { PglitePool } from './pglite-pool.js';
-import type { Pool } from './pool.js';
-import { PostgresPool } from './postgres-pool.js';
-import { ReadRouter } from './router.js';
-import { delay } from './timeout.js';
+import { mayWrite, ReadConsistencyTracker } from '../connection/consistency.js';
+import { DrizzleClient, type Executor, type TransactionHooks } from '../connection/drizzle-client.js';
+import { HealthMonitor, type DatabaseHealth } from '../connection/health.js';
+import { PglitePool } from '../connection/pglite-pool.js';
+import type { Pool } from '../connection/pool.js';
+import { PostgresPool } from '../connection/postgres-pool.js';
+import { ReadRouter } from '../connection/router.js';
+import { delay } from '../connection/timeout.js';
 
 const log = logger.child('db');
 
@@ -435,9 +435,7 @@ export class DatabaseManager<
         },
         (err: unknown) => {
           const durationMs = performance.now() - started;
-          // A statement cancelled because its transaction's deadline passed counts as that transaction's timeout.
-          const cancelledByDeadline = currentFrame()?.scope.timedOut === true;
-          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code, !cancelledByDeadline);
+          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code, !cancelledByDeadline());
           reportError(text, err, durationMs, effectiveRole);
           throw err;
         },
@@ -542,6 +540,17 @@ export class DatabaseManager<
     this.#instances = undefined;
     this.#state = 'closed';
   }
+}
+
+/**
+ * True inside a transaction whose deadline has passed: a statement cancelled then counts as that transaction's
+ * timeout, not as a query timeout of its own. The server's `statement_timeout`, set to the same deadline, may
+ * fire a moment before the runner's timer; the runner allows 20 ms for it, and so does this.
+ */
+function cancelledByDeadline(): boolean {
+  const scope = currentFrame()?.scope;
+  if (!scope) return false;
+  return scope.timedOut || (scope.timeoutMs > 0 && performance.now() - scope.startedAt >= scope.timeoutMs - 20);
 }
 
 /** An executor that may be told the statement's span, to name the server it ran on. */

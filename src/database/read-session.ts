@@ -1,5 +1,5 @@
 import { ambient } from '../context/index.js';
-import { sessionFromToken, tokenOf } from './consistency.js';
+import { sessionFromToken, tokenOf } from '../connection/consistency.js';
 import { getDatabaseManager } from './default.js';
 import type { DatabaseManager } from './manager.js';
 

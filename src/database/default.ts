@@ -1,7 +1,7 @@
-import type { Transaction } from '../transaction/types.js';
+import type { Transaction, TransactionOptions } from '../transaction/types.js';
 import { DatabaseManager, type Database, type DatabaseInstances, type DatabaseManagerOptions } from './manager.js';
-import type { DatabaseHealth } from './health.js';
-import type { Pool } from './pool.js';
+import type { DatabaseHealth } from '../connection/health.js';
+import type { Pool } from '../connection/pool.js';
 
 const defaultManager = new DatabaseManager();
 
@@ -35,6 +35,28 @@ export function getDatabase<TSchema extends Record<string, unknown> = Record<str
   role: 'write' | 'read' = 'write',
 ): Database<TSchema> {
   return defaultManager.getDatabase(role) as unknown as Database<TSchema>;
+}
+
+/**
+ * Runs `fn` in a transaction on the default database. By default it joins the transaction already running in
+ * this async context (`propagation: 'required'`); every query in `fn`, at any depth — through `tx`, a
+ * repository or `getDatabase()` — runs in it. It commits when `fn` resolves and rolls back when `fn` throws or
+ * the timeout passes; at the timeout the running statement is cancelled and the caller gets
+ * TransactionTimeoutError at once. Database errors come out typed (§5); other errors pass through unchanged.
+ *
+ * @example
+ * ```ts
+ * await transaction(async (tx) => {
+ *   const [user] = await tx.insert(users).values({ email }).returning();
+ *   await tx.insert(posts).values({ authorId: user.id, title: 'Hello' });
+ * }, { isolationLevel: 'serializable', retry: 3, timeout: 5000 });
+ * ```
+ */
+export function transaction<T, TSchema extends Record<string, unknown> = Record<string, unknown>>(
+  fn: (tx: Transaction<TSchema>) => Promise<T> | T,
+  options?: TransactionOptions,
+): Promise<T> {
+  return defaultManager.transaction(fn as (tx: Transaction) => Promise<T>, options);
 }
 
 /** Closes the default database: stops the health check and ends every pool within a bounded wait. Safe twice. */

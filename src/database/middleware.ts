@@ -1,11 +1,11 @@
 import type { MiddlewareHandler } from 'hono';
 import { resolveDatabaseConfig } from '../config/index.js';
-import { getDatabaseManager } from '../connection/default.js';
+import { getDatabaseManager } from './default.js';
 import { dbEvents } from '../events/index.js';
 import { installHttpResponses } from '../http/index.js';
 import { logger } from '../logger/index.js';
-import { getTransactionId } from './transaction.js';
-import type { IsolationLevel, Transaction } from './types.js';
+import { getTransactionId } from '../transaction/transaction.js';
+import type { IsolationLevel, Transaction } from '../transaction/types.js';
 
 const log = logger.child('transaction');
 
@@ -24,9 +24,15 @@ declare module 'hono' {
 export interface TransactionalOptions {
   /** Milliseconds before the transaction is cancelled and rolled back (504); 0 disables. Default TRANSACTION_TIMEOUT (30000). */
   timeout?: number;
-  /** Milliseconds over which the transaction is logged and emitted as slow. Default DB_SLOW_QUERY_THRESHOLD (1000). */
+  /**
+   * Milliseconds over which the transaction is emitted as `transaction:slow` (and logged as a warning when
+   * `enableLogging`). Default 1000 (DB_SLOW_QUERY_THRESHOLD when set).
+   */
   slowThreshold?: number;
-  /** Log each commit and rollback at debug level. Default false. */
+  /**
+   * Log the transaction: commits and rollbacks at debug level, slow transactions as a warning. Events are emitted
+   * either way. Default true.
+   */
   enableLogging?: boolean;
   isolationLevel?: IsolationLevel;
   /** A read-only transaction; it may run on a replica. Default false. */
@@ -53,6 +59,7 @@ class HandlerFailed extends Error {}
  */
 export function Transactional(options: TransactionalOptions = {}): MiddlewareHandler {
   let slowThreshold = options.slowThreshold;
+  const logging = options.enableLogging ?? true;
   return async function transactional(c, next) {
     const manager = getDatabaseManager();
     slowThreshold ??= manager.initialized
@@ -79,18 +86,18 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
           propagation: 'required',
         },
       );
-      if (options.enableLogging) log.debug({ txId, route }, 'transaction committed');
+      if (logging) log.debug({ txId, route }, 'transaction committed');
     } catch (err) {
       if (err instanceof HandlerFailed) {
-        if (options.enableLogging) log.debug({ txId, route }, 'transaction rolled back after a handler error');
+        if (logging) log.debug({ txId, route }, 'transaction rolled back after a handler error');
         return;
       }
-      if (options.enableLogging) log.debug({ txId, route, err }, 'transaction rolled back');
+      if (logging) log.debug({ txId, route, err }, 'transaction rolled back');
       throw err;
     } finally {
       const durationMs = performance.now() - started;
       if (durationMs >= slowThreshold && txId !== undefined) {
-        log.warn({ txId, route, durationMs: Math.round(durationMs) }, 'slow transaction');
+        if (logging) log.warn({ txId, route, durationMs: Math.round(durationMs) }, 'slow transaction');
         dbEvents.emit('transaction:slow', { txId, name: route, route, durationMs });
       }
     }
