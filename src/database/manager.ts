@@ -370,19 +370,9 @@ export class DatabaseManager<
     );
     const consistency = this.#consistency;
     const metrics = this.#metrics!;
-    const onReplica = this.#monitor(async (text, params, mode, span) => {
-      let pool = router.pick();
-      if (pool === router.primary) {
-        metrics.replicaFallback('replicas_down');
-        return onPrimary(text, params, mode);
-      }
-      if (consistency) {
-        pool = await consistency.choose(router, pool);
-        if (pool === router.primary) {
-          metrics.replicaFallback('behind');
-          return onPrimary(text, params, mode);
-        }
-      }
+    // Each statement is monitored once, under the role of the server it ran on; choosing the replica (which may
+    // ask the servers for WAL positions) is not part of its duration.
+    const onReplica = this.#monitor(async (text, params, mode, span, pool = router.primary) => {
       span?.setAttributes(this.#server(pool));
       try {
         return await pool.query(text, params, mode, config.prepare);
@@ -396,11 +386,26 @@ export class DatabaseManager<
         return router.primary.query(text, params, mode, config.prepare);
       }
     }, 'replica');
+    const route = async (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
+      let pool = router.pick();
+      if (pool === router.primary) {
+        metrics.replicaFallback('replicas_down');
+        return onPrimary(text, params, mode);
+      }
+      if (consistency) {
+        pool = await consistency.choose(router, pool);
+        if (pool === router.primary) {
+          metrics.replicaFallback('behind');
+          return onPrimary(text, params, mode);
+        }
+      }
+      return onReplica(text, params, mode, pool);
+    };
     const inTransaction = this.#inTransaction();
     return (text, params, mode) => {
       if (ambient.getStore()?.tx) return inTransaction(text, params, mode);
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-      return onReplica(text, params, mode);
+      return route(text, params, mode);
     };
   }
 
@@ -413,7 +418,7 @@ export class DatabaseManager<
    * The one place every statement passes: timed into the metrics, logged and emitted when slow or failed, and
    * traced (a span per statement) when a tracer was found at init.
    */
-  #monitor(execute: TracedExecutor, role: 'primary' | 'replica' | 'embedded'): Executor {
+  #monitor(execute: TracedExecutor, role: 'primary' | 'replica' | 'embedded'): MonitoredExecutor {
     const config = this.#config!;
     const metrics = this.#metrics!;
     const slow = config.monitoring.slowThreshold;
@@ -423,10 +428,11 @@ export class DatabaseManager<
       text: string,
       params: readonly unknown[],
       mode: ResultMode,
+      pool?: Pool,
       span?: Span,
     ): Promise<QueryResult> => {
       const started = performance.now();
-      return execute(text, params, mode, span).then(
+      return execute(text, params, mode, span, pool).then(
         (result) => {
           const durationMs = performance.now() - started;
           metrics.query(effectiveRole, durationMs / 1000);
@@ -444,17 +450,24 @@ export class DatabaseManager<
     const tracer = this.#tracer;
     if (!tracer) return monitored;
     const server = role === 'replica' ? {} : this.#server(this.#router?.primary);
-    return (text, params, mode) => {
+    return (text, params, mode, pool) => {
       const span = startStatementSpan(tracer, text, server, effectiveRole);
-      return endStatementSpan(span, monitored(text, params, mode, span));
+      return endStatementSpan(span, monitored(text, params, mode, pool, span));
     };
   }
 
   /** `server.address`, `server.port` and `db.namespace` of a pool, for spans. */
   #server(pool: Pool | undefined): Attributes {
     if (!pool || pool.role === 'embedded') return {};
-    return serverAttributes(pool.displayUrl);
+    let attributes = this.#servers.get(pool);
+    if (!attributes) {
+      attributes = serverAttributes(pool.displayUrl);
+      this.#servers.set(pool, attributes);
+    }
+    return attributes;
   }
+
+  readonly #servers = new WeakMap<Pool, Attributes>();
 
   /** @internal The metrics this database reports to. */
   get metrics(): DatabaseMetrics {
@@ -553,8 +566,22 @@ function cancelledByDeadline(): boolean {
   return scope.timedOut || (scope.timeoutMs > 0 && performance.now() - scope.startedAt >= scope.timeoutMs - 20);
 }
 
-/** An executor that may be told the statement's span, to name the server it ran on. */
-type TracedExecutor = (text: string, params: readonly unknown[], mode: ResultMode, span?: Span) => Promise<QueryResult>;
+/** A statement runner that is told the statement's span (to name the server it ran on) and the pool to use. */
+type TracedExecutor = (
+  text: string,
+  params: readonly unknown[],
+  mode: ResultMode,
+  span?: Span,
+  pool?: Pool,
+) => Promise<QueryResult>;
+
+/** An executor that may be told which pool to run on (the replica chosen for a read). */
+type MonitoredExecutor = (
+  text: string,
+  params: readonly unknown[],
+  mode: ResultMode,
+  pool?: Pool,
+) => Promise<QueryResult>;
 
 function clientOf(tx: Transaction): DrizzleClient {
   return (tx as unknown as { session: { client: DrizzleClient } }).session.client;

@@ -19,7 +19,8 @@ const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/y;
 function parseValue(text: string): number {
   if (text === '+Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  // prom-client writes `Nan`; Prometheus parses floats like Go's ParseFloat, case-insensitively.
+  if (text.toLowerCase() === 'nan') return NaN;
   const n = Number(text);
   if (text.trim() === '' || Number.isNaN(n)) throw new Error(`bad sample value "${text}"`);
   return n;

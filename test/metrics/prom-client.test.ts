@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, DatabaseManager, getDatabase, initDatabase, transaction } from '@spfn/core/db';
 import { PoolTimeoutError, TransactionTimeoutError } from '@spfn/core/errors';
 import { createServer } from '@spfn/core/server';
-import { createTestDatabase, expectNoLeaksThenDrop, type TestDatabase } from '../helpers/pg.js';
+import { closedPort, createTestDatabase, expectNoLeaksThenDrop, type TestDatabase } from '../helpers/pg.js';
 import { parsePrometheus, type Exposition } from '../helpers/prometheus.js';
 
 let t: TestDatabase;
@@ -181,6 +181,53 @@ describe('metrics in a prom-client registry', () => {
     await getDatabase().execute(sql`select 1`);
     // The metrics are back, with the counts they had: counters never go down while the process lives.
     expect((await scrape()).sum('spfn_db_queries_total')).toBe(queries + 1);
+  });
+});
+
+describe('replica metrics', () => {
+  it('counts replica reads, and reads sent to the primary because the replica was behind or down', async () => {
+    // A second database stands in for a replica (as in the routing tests): it answers reads, never writes.
+    const replica = await createTestDatabase('prom_client_replica');
+    const own = new Registry();
+    const common = {
+      url: t.url,
+      applicationName: t.appName,
+      healthCheck: { enabled: false },
+      metrics: { registry: own },
+    };
+    const sticky = new DatabaseManager({
+      ...common,
+      readUrls: replica.url,
+      readConsistency: 'sticky',
+      stickyWindow: 300,
+    });
+    const down = new DatabaseManager({
+      ...common,
+      readUrls: `postgres://postgres@127.0.0.1:${await closedPort()}/none`,
+    });
+    try {
+      const { write, read } = await sticky.init();
+      const before = await scrape(own);
+      await read.execute(sql`select 1`);
+      await read.execute(sql`select 1`);
+      // After a write, reads of the same session stay on the primary for the sticky window.
+      await write.execute(sql`insert into items (name) values ('replica-fallback')`);
+      await read.execute(sql`select 1`);
+      const afterSticky = delta(before, await scrape(own));
+      expect(afterSticky('spfn_db_queries_total', { role: 'replica', outcome: 'ok' })).toBe(2);
+      expect(afterSticky('spfn_db_replica_fallbacks_total', { reason: 'behind' })).toBe(1);
+      expect((await scrape(own)).sum('spfn_db_pool_max_connections', { pool: 'replica:0' })).toBe(10);
+
+      // A replica unreachable at start-up is out of the rotation: its reads go to the primary.
+      const unreachable = await down.init();
+      await unreachable.read.execute(sql`select 1`);
+      const moved = delta(before, await scrape(own));
+      expect(moved('spfn_db_replica_fallbacks_total', { reason: 'replicas_down' })).toBe(1);
+      expect((await scrape(own)).sum('spfn_db_pool_healthy', { pool: 'replica:0' })).toBe(1); // sticky's replica (1) plus the unreachable one (0)
+    } finally {
+      await Promise.all([sticky.close(), down.close()]);
+      await expectNoLeaksThenDrop(replica);
+    }
   });
 });
 
