@@ -28,6 +28,7 @@ export default tseslint.config(
             'examples/*/*.mjs',
             'test/fixtures/*.mjs',
             'bench/*.mjs',
+            'scripts/*.mjs',
           ],
         },
         tsconfigRootDir: import.meta.dirname,

@@ -7,7 +7,15 @@ const dist = (p: string): string => fileURLToPath(new URL(`./dist/${p}`, import.
  * The integration suites that run on both backends (docs/adr/1100-backend-matrix.md): once on the PostgreSQL
  * server (the `postgres` project runs every file) and once more on the embedded PGlite, with the same assertions.
  */
-const BOTH_BACKENDS = ['test/errors/sqlstate-matrix.test.ts'];
+const BOTH_BACKENDS = [
+  'test/errors/sqlstate-matrix.test.ts',
+  'test/integration/transactions.test.ts',
+  'test/integration/transactional-http.test.ts',
+  'test/integration/repository/methods.test.ts',
+  'test/integration/repository/filter-property.test.ts',
+  'test/migrations/run.test.ts',
+  'test/server/example-service.test.ts',
+];
 
 const env = { LOG_LEVEL: 'warn', NODE_ENV: 'test' };
 

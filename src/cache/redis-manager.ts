@@ -50,8 +50,8 @@ function timeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
+      // Held, not unref'd: the caller awaits this wait.
       timer = setTimeout(() => reject(new Error(message)), ms);
-      timer.unref();
     }),
   ]).finally(() => clearTimeout(timer));
 }

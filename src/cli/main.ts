@@ -15,10 +15,10 @@ Commands:
   generate    write a migration from your schema changes (runs drizzle-kit generate)
 
 Options:
-  --folder <dir>    migrations folder for migrate/status (default DB_MIGRATIONS_FOLDER or ./drizzle)
+  --folder <dir>    migrations folder for migrate/status (default DB_MIGRATIONS_FOLDER or ./server/db/migrations)
   --check           status: exit with code 3 when migrations are pending
   --schema <path>   generate: your schema file(s); without it drizzle.config.ts is used
-  --out <dir>       generate: output folder (default DB_MIGRATIONS_FOLDER or ./drizzle)
+  --out <dir>       generate: output folder (default DB_MIGRATIONS_FOLDER or ./server/db/migrations)
   --name <name>     generate: migration name
   --custom          generate: an empty migration for your own SQL
   --config <file>   generate: a drizzle-kit config file

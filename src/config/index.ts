@@ -9,3 +9,7 @@ export {
   resolveServerConfig,
 } from './resolve.js';
 export type * from './types.js';
+export { checkOptions, describeValue, is, isPlainObject, MAX_MILLISECONDS } from './options.js';
+export type { Fail, OptionsErrorKind, Rule, Shape } from './options.js';
+export { LIMITS, within, type Limit } from './limits.js';
+export { DATABASE_OPTIONS, HEALTH_CHECK_OPTIONS, POOL_OPTIONS, REDIS_OPTIONS, SERVER_OPTIONS } from './shapes.js';

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/index.js';
+import type { Limit } from './limits.js';
 
 /** Where a raw value came from, for the error message. */
 export interface Source {
@@ -19,13 +20,18 @@ export function pick(
   return undefined;
 }
 
-export function integer(src: Source | undefined, fallback: number, min: number, unit = ''): number {
+/** An integer within `limit`, from a number option or a decimal environment string. */
+export function integer(src: Source | undefined, fallback: number, limit: Limit): number {
   if (src === undefined) return fallback;
   const { name, value } = src;
+  const { min, max, unit } = limit;
   const n =
     typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new ConfigError(name, `expected an integer ≥ ${min}${unit ? ` (${unit})` : ''}, got ${describe(value)}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(
+      name,
+      `expected an integer from ${min} to ${max}${unit ? ` (${unit})` : ''}, got ${describe(value)}`,
+    );
   }
   return n;
 }
@@ -65,6 +71,21 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+const EMBEDDED_PREFIX = 'pglite://';
+
+/**
+ * The data directory of a `pglite://<dir>` URL (`pglite://memory` is `memory://`: nothing on disk), or undefined
+ * when `value` is not such a URL.
+ */
+export function embeddedUrl(name: string, value: string): string | undefined {
+  const trimmed = value.trim();
+  if (!trimmed.startsWith(EMBEDDED_PREFIX)) return undefined;
+  const dir = trimmed.slice(EMBEDDED_PREFIX.length);
+  if (dir === '')
+    throw new ConfigError(name, 'pglite:// needs a directory, e.g. pglite://./.data/pglite or pglite://memory');
+  return dir === 'memory' ? 'memory://' : dir;
+}
+
 const URL_PROTOCOLS = new Set(['postgres:', 'postgresql:']);
 
 /**
@@ -86,7 +107,10 @@ export function databaseUrl(name: string, value: unknown): string {
     throw new ConfigError(name, 'is not a valid URL; expected postgres://user:password@host:port/database');
   }
   if (!URL_PROTOCOLS.has(url.protocol)) {
-    throw new ConfigError(name, 'must start with postgres:// or postgresql://');
+    throw new ConfigError(
+      name,
+      'must start with postgres:// or postgresql:// (or pglite:// for the embedded database)',
+    );
   }
   if (url.hostname === '' && !url.searchParams.has('host')) {
     throw new ConfigError(name, 'has no host; expected postgres://user:password@host:port/database');

@@ -34,8 +34,16 @@ export interface HealthCheckOptions {
 
 /** Database options accepted by `initDatabase()`, `ServerConfig.database` and the resolver. */
 export interface DatabaseOptions {
-  /** The primary. DATABASE_WRITE_URL, then DATABASE_URL. Unset: embedded PGlite. */
+  /**
+   * The primary. DATABASE_WRITE_URL, then DATABASE_URL. `pglite://<dir>` (or `pglite://memory`) asks for the
+   * embedded database in that directory. Unset: the embedded database, outside production only.
+   */
   url?: string;
+  /**
+   * Use the embedded database (PGlite) on purpose, also in production. Same as `url: 'pglite://<dir>'` with
+   * `pgliteDataDir` (PGLITE_DATA_DIR) as the directory. Default false.
+   */
+  embedded?: boolean;
   /** Replica URLs. DATABASE_READ_URL (comma-separated), alias DATABASE_REPLICA_URL. */
   readUrls?: string | readonly string[];
   pool?: PoolOptions;
@@ -63,10 +71,13 @@ export interface DatabaseOptions {
   migrations?: {
     /** AUTO_MIGRATE; default false. */
     auto?: boolean;
-    /** DB_MIGRATIONS_FOLDER; default ./drizzle. */
+    /** DB_MIGRATIONS_FOLDER; default ./server/db/migrations. */
     folder?: string;
   };
-  /** Embedded PostgreSQL data directory, or `memory://`. PGLITE_DATA_DIR; default ./.data/pglite. */
+  /**
+   * Embedded PostgreSQL data directory, or `memory://`. PGLITE_DATA_DIR; default ./.data/pglite. A `pglite://<dir>`
+   * URL wins over it.
+   */
   pgliteDataDir?: string;
   /** application_name of every connection. DB_APPLICATION_NAME; default `spfn`. */
   applicationName?: string;
@@ -80,6 +91,8 @@ export interface ResolvedDatabaseConfig {
   readonly url: string | undefined;
   /** Where the primary URL came from. */
   readonly urlSource: 'options.url' | 'DATABASE_WRITE_URL' | 'DATABASE_URL' | undefined;
+  /** True when the embedded database was asked for (`embedded: true` or a `pglite://` URL), not a fallback. */
+  readonly embeddedExplicit: boolean;
   readonly readUrls: readonly string[];
   readonly pool: Readonly<Required<PoolOptions>>;
   readonly healthCheck: Readonly<Required<HealthCheckOptions>>;

@@ -114,7 +114,6 @@ export class Gate {
         }, this.#acquireTimeout),
         since: performance.now(),
       };
-      waiter.timer.unref();
       this.#waiters.push(waiter);
     });
   }

@@ -1,8 +1,10 @@
 import postgres from 'postgres';
 import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, toDatabaseError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
+import { logger } from '../logger/index.js';
 import { Gate } from './gate.js';
 import type { Pool, PooledConnection, PoolRole } from './pool.js';
+import { PostgresConnection, type BackendTerminator } from './postgres-connection.js';
 import { withTimeout } from './timeout.js';
 import { maskUrl } from './url.js';
 
@@ -21,10 +23,15 @@ export interface PostgresPoolOptions {
   onPoolTimeout: (err: PoolTimeoutError) => void;
   /** Told how long a caller queued for a connection, each time one had to. */
   onPoolWait?: (pool: string, waitedMs: number) => void;
+  /** Told each time a connection in doubt was ended; `confirmed` when its session was seen to close. */
+  onConnectionDestroyed?: (pool: string, confirmed: boolean) => void;
 }
 
 type Params = postgres.ParameterOrJSON<never>[];
-type Pending = { cancel(): void } & PromiseLike<unknown>;
+
+const log = logger.child('pool');
+/** Bound on ending a backend from another connection. */
+const TERMINATE_TIMEOUT_MS = 2000;
 
 const IDENTITY = (value: unknown): unknown => value;
 /** Date/time types Drizzle parses and serializes itself; postgres.js must hand them over as strings. */
@@ -61,6 +68,8 @@ export class PostgresPool implements Pool {
   /** Array types learned from the server by the first connection (see #learnTypes). */
   #types: LearnedTypes | undefined;
   #pendingReserves = 0;
+  /** Reservations waiting for postgres.js, oldest first. */
+  readonly #reserving: ReserveRequest[] = [];
   readonly #gate: Gate;
   #closing: Promise<void> | undefined;
 
@@ -70,11 +79,12 @@ export class PostgresPool implements Pool {
     this.displayUrl = maskUrl(options.url);
     this.#gate = new Gate(options.name, options.max, options.acquireTimeout, options.onPoolTimeout, options.onPoolWait);
     this.#options = options;
-    this.#sql = PostgresPool.#client(options);
+    this.#sql = PostgresPool.#client(options, undefined, () => this.#onDriverClose());
   }
 
-  static #client(options: PostgresPoolOptions, types?: LearnedTypes): postgres.Sql {
+  static #client(options: PostgresPoolOptions, types?: LearnedTypes, onclose?: () => void): postgres.Sql {
     const sql = postgres(options.url, {
+      ...(onclose ? { onclose } : {}),
       fetch_types: types === undefined,
       max: options.max,
       idle_timeout: options.idleTimeout,
@@ -132,7 +142,7 @@ export class PostgresPool implements Pool {
   async reset(): Promise<void> {
     if (this.#closing) return;
     const old = this.#sql;
-    this.#sql = PostgresPool.#client(this.#options, this.#types);
+    this.#sql = PostgresPool.#client(this.#options, this.#types, () => this.#onDriverClose());
     await this.#retire(old);
   }
 
@@ -161,17 +171,14 @@ export class PostgresPool implements Pool {
     const started = performance.now();
     await this.#gate.acquireExclusive();
     const remaining = Math.max(1, this.#gate.acquireTimeout - (performance.now() - started));
-    const pending = this.#reserveConnection();
+    const request = this.#reserveConnection();
     try {
-      const reserved = await withTimeout(pending, remaining, () => this.#gate.timeoutError());
-      return new PostgresConnection(reserved, this.#gate);
+      const reserved = await withTimeout(request.promise, remaining, () => this.#gate.timeoutError());
+      return new PostgresConnection(reserved, this.#gate, this.#terminator);
     } catch (err) {
       this.#gate.releaseExclusive();
       // A connection handed out after we gave up goes straight back.
-      pending.then(
-        (late) => late.release(),
-        () => undefined,
-      );
+      request.abandon();
       throw toDatabaseError(err);
     }
   }
@@ -181,18 +188,30 @@ export class PostgresPool implements Pool {
    * `fetch_types` is off. Type fetching is therefore switched back on while a reservation is pending, so a
    * connection opened for it takes the path that works; plain statements open connections without it.
    */
-  #reserveConnection(): Promise<postgres.ReservedSql> {
+  #reserveConnection(): ReserveRequest {
     const sql = this.#sql;
     const options = sql.options as unknown as SharedOptions;
     this.#pendingReserves++;
     options.fetch_types = true;
-    const pending = sql.reserve();
+    const request = new ReserveRequest(() => sql.reserve());
+    this.#reserving.push(request);
     const settled = (): void => {
+      this.#reserving.splice(this.#reserving.indexOf(request), 1);
       this.#pendingReserves--;
       if (this.#pendingReserves === 0 && this.#types && this.#sql === sql) options.fetch_types = false;
     };
-    pending.then(settled, settled);
-    return pending;
+    request.promise.then(settled, settled);
+    return request;
+  }
+
+  /**
+   * postgres.js (3.4.9) gives the oldest queued reservation to a connection that just closed, to reopen it, and
+   * then drops it once that connection is open: the caller would wait forever. The oldest reservation still
+   * waiting is asked for again; whichever answer comes second is released at once.
+   */
+  #onDriverClose(): void {
+    // After postgres.js's own close handling, which may reopen this very connection for the reservation it takes.
+    setImmediate(() => this.#reserving.find((r) => !r.settled)?.attempt());
   }
 
   async ping(timeoutMs: number): Promise<void> {
@@ -203,13 +222,41 @@ export class PostgresPool implements Pool {
     );
   }
 
-  async probe(timeoutMs: number): Promise<void> {
-    if (this.#closing) throw new ConnectionError(`The ${this.name} pool is closed`);
+  /** The health probe's own client (one connection), also used to end backends of connections in doubt. */
+  #probeClient(): postgres.Sql {
     // idle_timeout 1 s: between probes the connection is closed, so the pool's own connection count stays exact.
-    const probe = (this.#probe ??= PostgresPool.#client(
+    return (this.#probe ??= PostgresPool.#client(
       { ...this.#options, max: 1, prepare: false, idleTimeout: 1 },
       this.#types ?? NO_TYPES,
     ));
+  }
+
+  readonly #terminator: BackendTerminator = {
+    terminateBackend: async (pid) => {
+      if (this.#closing) return;
+      const probe = this.#probeClient();
+      try {
+        // The pid is bound, and matched with our application_name so a recycled pid of another client is left alone.
+        await withTimeout(
+          probe.unsafe(
+            'select pg_terminate_backend(pid) from pg_stat_activity where pid = $1 and application_name = $2',
+            [pid, this.#options.applicationName],
+          ) as unknown as Promise<unknown>,
+          TERMINATE_TIMEOUT_MS,
+          () => new ConnectionError(`No answer from ${this.name} within ${TERMINATE_TIMEOUT_MS} ms`),
+        );
+      } catch (err) {
+        log.warn({ pool: this.name, err: toDatabaseError(err) }, 'could not end the backend of a connection in doubt');
+        if (this.#probe === probe) this.#probe = undefined;
+        void this.#retire(probe);
+      }
+    },
+    onDestroyed: (confirmed) => this.#options.onConnectionDestroyed?.(this.name, confirmed),
+  };
+
+  async probe(timeoutMs: number): Promise<void> {
+    if (this.#closing) throw new ConnectionError(`The ${this.name} pool is closed`);
+    const probe = this.#probeClient();
     try {
       await withTimeout(
         probe.unsafe('select 1') as unknown as Promise<unknown>,
@@ -248,67 +295,55 @@ export class PostgresPool implements Pool {
   }
 }
 
-/** One reserved postgres.js connection. */
-class PostgresConnection implements PooledConnection {
-  readonly #reserved: postgres.ReservedSql;
-  readonly #gate: Gate;
-  readonly #inflight = new Set<Pending>();
-  #released = false;
+/** One reservation: the first connection postgres.js hands over wins; any other, or one after `abandon()`, goes back. */
+class ReserveRequest {
+  readonly promise: Promise<postgres.ReservedSql>;
+  readonly #ask: () => Promise<postgres.ReservedSql>;
+  #resolve!: (reserved: postgres.ReservedSql) => void;
+  #reject!: (err: unknown) => void;
+  #settled = false;
 
-  constructor(reserved: postgres.ReservedSql, gate: Gate) {
-    this.#reserved = reserved;
-    this.#gate = gate;
+  constructor(ask: () => Promise<postgres.ReservedSql>) {
+    this.#ask = ask;
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.attempt();
   }
 
-  async query(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
-    const q = this.#reserved.unsafe(text, params as Params, { prepare });
-    this.#inflight.add(q);
-    try {
-      return await (mode === 'array' ? q.values() : q);
-    } finally {
-      this.#inflight.delete(q);
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  attempt(): void {
+    this.#ask().then(
+      (reserved) => {
+        if (this.#settled) {
+          reserved.release();
+          return;
+        }
+        this.#settled = true;
+        this.#resolve(reserved);
+      },
+      (err: unknown) => {
+        if (this.#settled) return;
+        this.#settled = true;
+        this.#reject(err);
+      },
+    );
+  }
+
+  /** The caller gave up: a connection handed over now or later goes straight back. */
+  abandon(): void {
+    if (this.#settled) {
+      this.promise.then(
+        (late) => late.release(),
+        () => undefined,
+      );
+      return;
     }
-  }
-
-  async script(text: string): Promise<void> {
-    const q = this.#reserved.unsafe(text).simple();
-    this.#inflight.add(q);
-    try {
-      await q;
-    } finally {
-      this.#inflight.delete(q);
-    }
-  }
-
-  async cancel(): Promise<void> {
-    const running = [...this.#inflight];
-    if (running.length === 0) return;
-    await withTimeout(
-      Promise.allSettled(running.map((q) => q.cancel() as unknown as Promise<void>)),
-      2000,
-      () => new Error('cancel timed out'),
-    ).catch(() => undefined);
-    // Let the cancelled statements settle so a late cancel cannot hit a later statement.
-    await withTimeout(Promise.allSettled(running), 2000, () => new Error('settle timed out')).catch(() => undefined);
-  }
-
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#reserved.release();
-    this.#gate.releaseExclusive();
-  }
-
-  async destroy(): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    // The server closes the session; postgres.js then reopens that slot. Releasing it as well would put a closed
-    // connection back in the idle list, so only the gate lease is returned.
-    await withTimeout(
-      this.#reserved.unsafe('select pg_terminate_backend(pg_backend_pid())') as unknown as Promise<unknown>,
-      2000,
-      () => new Error('terminate timed out'),
-    ).catch(() => undefined);
-    this.#gate.releaseExclusive();
+    this.#settled = true;
+    this.#reject(new Error('reservation abandoned'));
   }
 }

@@ -1,4 +1,10 @@
-/** Resolves or rejects with `promise`, or rejects with `onTimeout()` after `ms`. The timer is always cleared. @internal */
+/**
+ * Resolves or rejects with `promise`, or rejects with `onTimeout()` after `ms`. The timer is always cleared.
+ *
+ * The timer holds the event loop: a caller awaits this wait, and a process whose only work is that await must
+ * not exit in the middle of it (only background timers nobody awaits are unref'd, see docs/adr/1000).
+ * @internal
+ */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -6,7 +12,6 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout:
       promise,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(onTimeout()), ms);
-        timer.unref();
       }),
     ]);
   } finally {
@@ -14,7 +19,7 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout:
   }
 }
 
-/** A promise that resolves after `ms`, with an unref'd timer. @internal */
+/** A promise that resolves after `ms`. Its timer holds the event loop: the caller awaits it (a retry delay). @internal */
 export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,5 +1,12 @@
 import type { Transaction, TransactionOptions } from '../transaction/types.js';
-import { DatabaseManager, type Database, type DatabaseInstances, type DatabaseManagerOptions } from './manager.js';
+import { checkOptions } from '../config/index.js';
+import {
+  DATABASE_MANAGER_OPTIONS,
+  DatabaseManager,
+  type Database,
+  type DatabaseInstances,
+  type DatabaseManagerOptions,
+} from './manager.js';
 import type { DatabaseHealth } from '../connection/health.js';
 import type { Pool } from '../connection/pool.js';
 
@@ -96,6 +103,7 @@ export interface CreatedDatabase<
 export async function createDatabaseFromEnv<TSchema extends Record<string, unknown> = Record<string, unknown>>(
   options?: DatabaseManagerOptions<TSchema>,
 ): Promise<CreatedDatabase<TSchema>> {
+  checkOptions(options, DATABASE_MANAGER_OPTIONS, 'createDatabaseFromEnv()');
   const manager = new DatabaseManager<TSchema>(options);
   const instances = await manager.init();
   return {

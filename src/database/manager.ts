@@ -4,10 +4,17 @@ import { PostgresJsDatabase, PostgresJsTransaction } from 'drizzle-orm/postgres-
 import { TypedErrorSession } from '../connection/drizzle-session.js';
 import { ambient, type QueryResult, type ResultMode } from '../context/index.js';
 import {
+  checkOptions,
+  DATABASE_OPTIONS,
+  describeValue,
+  LIMITS,
+  MAX_MILLISECONDS,
   resolveDatabaseConfig,
   resolveLogLevel,
+  within,
   type DatabaseOptions,
   type ResolvedDatabaseConfig,
+  type Shape,
 } from '../config/index.js';
 import {
   ConnectionError,
@@ -18,12 +25,19 @@ import {
 } from '../errors/index.js';
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
-import { databaseMetrics, type DatabaseMetrics, type MetricsOptions, type PoolStats } from '../metrics/index.js';
+import {
+  databaseMetrics,
+  METRICS_OPTIONS_RULE,
+  type DatabaseMetrics,
+  type MetricsOptions,
+  type PoolStats,
+} from '../metrics/index.js';
 import {
   endStatementSpan,
   resolveTracer,
   serverAttributes,
   startStatementSpan,
+  TRACING_OPTIONS_RULE,
   type TracingOptions,
 } from '../tracing/index.js';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
@@ -68,6 +82,19 @@ export interface DatabaseManagerOptions<
   tracing?: TracingOptions | false;
 }
 
+/** `DatabaseManagerOptions`: the settings of §1, the schema and the close timeout. @internal */
+export const DATABASE_MANAGER_OPTIONS: Shape = {
+  ...DATABASE_OPTIONS,
+  schema: (value, key, fail) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      fail(key, `expected your Drizzle schema module (an object of tables and relations), got ${describeValue(value)}`);
+    }
+  },
+  closeTimeout: within(LIMITS.closeTimeout),
+  metrics: METRICS_OPTIONS_RULE,
+  tracing: TRACING_OPTIONS_RULE,
+};
+
 type State = 'idle' | 'initializing' | 'ready' | 'closing' | 'closed';
 type RelationalSchema = ConstructorParameters<typeof PostgresJsDatabase>[2];
 
@@ -102,6 +129,7 @@ export class DatabaseManager<
   #tracer: Tracer | undefined;
 
   constructor(options: DatabaseManagerOptions<TSchema> = {}) {
+    checkOptions(options, DATABASE_MANAGER_OPTIONS, 'new DatabaseManager()');
     this.#options = options;
   }
 
@@ -126,6 +154,11 @@ export class DatabaseManager<
    * cannot be reached after the configured retries it throws ConnectionError and leaves nothing open.
    */
   init(options: DatabaseManagerOptions<TSchema> = {}): Promise<DatabaseInstances<TSchema>> {
+    try {
+      checkOptions(options, DATABASE_MANAGER_OPTIONS, 'initDatabase()');
+    } catch (err) {
+      return Promise.reject(toDatabaseError(err));
+    }
     if (this.#state === 'ready' && this.#instances) return Promise.resolve(this.#instances);
     if (this.#initializing) return this.#initializing;
     const start = async (): Promise<DatabaseInstances<TSchema>> => {
@@ -144,7 +177,14 @@ export class DatabaseManager<
     const merged = { ...this.#options, ...options };
     const pools: Pool[] = [];
     try {
-      const config = resolveDatabaseConfig(merged);
+      const {
+        schema: _schema,
+        closeTimeout: _closeTimeout,
+        metrics: _metrics,
+        tracing: _tracing,
+        ...databaseOptions
+      } = merged;
+      const config = resolveDatabaseConfig(databaseOptions);
       resolveLogLevel();
       this.#config = config;
       const metrics = databaseMetrics(merged.metrics);
@@ -165,10 +205,14 @@ export class DatabaseManager<
       const onPoolWait = (pool: string, waitedMs: number): void => metrics.poolWait(pool, waitedMs / 1000);
       let primary: Pool;
       if (config.url === undefined) {
-        log.info(
-          { dataDir: config.pgliteDataDir },
-          'DATABASE_URL is not set: using the embedded PostgreSQL (PGlite); set DATABASE_URL for a real server',
-        );
+        if (config.embeddedExplicit)
+          log.info({ dataDir: config.pgliteDataDir }, 'using the embedded PostgreSQL (PGlite)');
+        else {
+          log.info(
+            { dataDir: config.pgliteDataDir },
+            'DATABASE_URL is not set: using the embedded PostgreSQL (PGlite); set DATABASE_URL for a real server',
+          );
+        }
         primary = await PglitePool.open({
           dataDir: config.pgliteDataDir,
           acquireTimeout: config.pool.acquireTimeout,
@@ -248,6 +292,7 @@ export class DatabaseManager<
       applicationName: config.applicationName,
       onPoolTimeout,
       onPoolWait,
+      onConnectionDestroyed: (pool, confirmed) => this.#metrics?.connectionDestroyed(pool, confirmed),
     });
   }
 
@@ -280,7 +325,7 @@ export class DatabaseManager<
           );
         }
         log.warn({ pool: primary.name, attempt, reason: mapped.message }, 'database connection failed; retrying');
-        await delay(config.connectRetryDelay * 2 ** (attempt - 1));
+        await delay(Math.min(MAX_MILLISECONDS, config.connectRetryDelay * 2 ** (attempt - 1)));
       }
     }
   }

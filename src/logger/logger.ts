@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
-import { pino, type Logger as PinoLogger, type LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
+import { pino, type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
+import type PinoPretty from 'pino-pretty';
 import { isProductionEnv, resolveLogLevel, type LogLevel } from '../config/index.js';
 import { redactSecrets, redactValue } from './redact.js';
 
@@ -29,7 +30,10 @@ export interface Logger {
 export interface CreateLoggerOptions {
   /** Default: LOG_LEVEL, else `info`. */
   level?: LogLevel;
-  /** JSON lines (default in production) or readable lines (default elsewhere). */
+  /**
+   * JSON lines (default in production) or readable lines (default elsewhere). Readable lines need the optional
+   * package `pino-pretty`; without it the logger writes JSON and says once how to get readable lines.
+   */
   format?: 'json' | 'pretty';
   /** Where lines go; default stdout. */
   destination?: NodeJS.WritableStream;
@@ -104,17 +108,42 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     serializers: { err: (value: unknown) => value },
     mixin: traceFields,
   };
-  const stream =
-    format === 'pretty'
-      ? pretty({
-          sync: true,
-          colorize: false,
-          translateTime: 'HH:MM:ss.l',
-          ignore: 'pid,hostname',
-          destination: options.destination ?? 1,
-        })
-      : (options.destination ?? pino.destination({ sync: true }));
-  return new SpfnLogger(pino(pinoOptions, stream));
+  const pretty = format === 'pretty' ? loadPretty() : undefined;
+  const stream: DestinationStream | NodeJS.WritableStream = pretty
+    ? pretty({
+        sync: true,
+        colorize: false,
+        translateTime: 'HH:MM:ss.l',
+        ignore: 'pid,hostname',
+        destination: options.destination ?? 1,
+      })
+    : (options.destination ?? pino.destination({ sync: true }));
+  const logger = new SpfnLogger(pino(pinoOptions, stream));
+  if (format === 'pretty' && !pretty && !prettyHintGiven) {
+    prettyHintGiven = true;
+    logger.info('readable logs need pino-pretty (npm install --save-dev pino-pretty); logging JSON lines');
+  }
+  return logger;
+}
+
+type Pretty = typeof PinoPretty;
+let prettyModule: Pretty | null | undefined;
+let prettyHintGiven = false;
+
+/**
+ * pino-pretty, when the application installed it; null otherwise. It is an optional peer (docs/adr/1001): a
+ * production install must not need a development formatter to import the package.
+ */
+function loadPretty(): Pretty | null {
+  if (prettyModule !== undefined) return prettyModule;
+  try {
+    const required = createRequire(import.meta.url)('pino-pretty') as Pretty | { default: Pretty };
+    prettyModule = typeof required === 'function' ? required : required.default;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw err;
+    prettyModule = null;
+  }
+  return prettyModule;
 }
 
 /**

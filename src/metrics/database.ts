@@ -50,6 +50,7 @@ export class DatabaseMetrics {
   readonly #timeouts: Record<TimeoutKind, CounterSeries>;
   readonly #fallbacks: Record<ReplicaFallback, CounterSeries>;
   readonly #waits: HistogramFamily<'pool'>;
+  readonly #destroyed: CounterFamily<'pool' | 'confirmed'>;
   readonly #sources = new Set<PoolStatsSource>();
   readonly #metrics = new Map<string, Metric>();
 
@@ -146,6 +147,16 @@ export class DatabaseMetrics {
       },
       registry,
     );
+    this.#destroyed = new CounterFamily(
+      {
+        name: 'spfn_db_connections_destroyed_total',
+        help:
+          'Connections ended in doubt (failed BEGIN/ROLLBACK, no answer to COMMIT) without another statement on ' +
+          'them, per pool; confirmed="false" when the session had not closed within the bound',
+        labelNames: ['pool', 'confirmed'],
+      },
+      registry,
+    );
     this.#poolGauges(registry);
     for (const { name } of registry.getMetricsAsArray()) {
       const metric = registry.getSingleMetric(name);
@@ -229,6 +240,11 @@ export class DatabaseMetrics {
   /** A caller that waited `seconds` for a connection of `pool`, then got one. */
   poolWait(pool: string, seconds: number): void {
     this.#waits.series({ pool }).observe(seconds);
+  }
+
+  /** A connection in doubt that was ended; `confirmed` when its session was seen to close. */
+  connectionDestroyed(pool: string, confirmed: boolean): void {
+    this.#destroyed.series({ pool, confirmed: String(confirmed) }).value++;
   }
 
   /** A read meant for a replica that ran on the primary. */

@@ -12,4 +12,10 @@ export {
   type PoolStatsSource,
   type ReplicaFallback,
 } from './database.js';
-export { databaseMetrics, enableDefaultMetrics, metricsRegistry, type MetricsOptions } from './registry.js';
+export {
+  databaseMetrics,
+  enableDefaultMetrics,
+  METRICS_OPTIONS_RULE,
+  metricsRegistry,
+  type MetricsOptions,
+} from './registry.js';

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, register, type Registry } from 'prom-client';
+import { describeValue, is, type Rule } from '../config/index.js';
 import { DatabaseMetrics } from './database.js';
 
 /**
@@ -22,6 +23,22 @@ export interface MetricsOptions {
    */
   defaultMetrics?: boolean;
 }
+
+/** The run-time shape of {@link MetricsOptions}, for the options validator. @internal */
+export const METRICS_OPTIONS_RULE: Rule = is.object({
+  registry: (value, key, fail) => {
+    const r = value as Partial<Registry> | null;
+    if (
+      typeof r !== 'object' ||
+      r === null ||
+      typeof r.metrics !== 'function' ||
+      typeof r.registerMetric !== 'function'
+    ) {
+      fail(key, `expected a prom-client Registry, got ${describeValue(value)}`);
+    }
+  },
+  defaultMetrics: is.boolean,
+});
 
 const byRegistry = new WeakMap<Registry, DatabaseMetrics>();
 const withDefaults = new WeakSet<Registry>();

@@ -3,11 +3,11 @@ import { ConfigError } from '../errors/index.js';
 
 /** Options of {@link getDrizzleConfig}. */
 export interface DrizzleConfigOptions {
-  /** Only `postgresql`, the default. */
+  /** Only `postgresql`, the default (detected: every database of this package is PostgreSQL). */
   dialect?: 'postgresql';
-  /** Path(s) or glob(s) of the files that define your tables, e.g. `./src/db/schema.ts`. Required. */
-  schema: string | readonly string[];
-  /** Where migrations are written and read. Default DB_MIGRATIONS_FOLDER, else `./drizzle`. */
+  /** Path(s) or glob(s) of the files that define your tables. Default `./server/db/entities/**\/*.ts`. */
+  schema?: string | readonly string[];
+  /** Where migrations are written and read. Default DB_MIGRATIONS_FOLDER, else `./server/db/migrations`. */
   out?: string;
   /** The database drizzle-kit connects to (push, migrate, studio). Default DATABASE_WRITE_URL / DATABASE_URL; unset: the embedded PGlite in PGLITE_DATA_DIR. */
   connectionString?: string;
@@ -28,24 +28,29 @@ export type DrizzleKitConfig = {
   | { readonly driver: 'pglite'; readonly dbCredentials: { readonly url: string } }
 );
 
+/** Where the seed keeps its table files. */
+const DEFAULT_SCHEMA = './server/db/entities/**/*.ts';
+
 /**
  * A drizzle-kit configuration built from the same resolved settings as the rest of the package, so the migrations
- * folder (DB_MIGRATIONS_FOLDER, default `./drizzle`) and the database are the same everywhere. Keep the call in
+ * folder (DB_MIGRATIONS_FOLDER, default `./server/db/migrations`) and the database are the same everywhere. Keep the call in
  * `drizzle.config.ts`: the URL is read from the environment when drizzle-kit runs, so no password is written to a
  * file.
  *
  * @example
  * ```ts
- * // drizzle.config.ts
+ * // drizzle.config.ts — schema ./server/db/entities/**\/*.ts, out ./server/db/migrations, DATABASE_URL
  * import { getDrizzleConfig } from '@spfn/core/db';
- * export default getDrizzleConfig({ schema: './src/db/schema.ts' });
+ * export default getDrizzleConfig();
+ * // or: getDrizzleConfig({ schema: './src/db/schema.ts', out: './drizzle' })
  * ```
  */
-export function getDrizzleConfig(options: DrizzleConfigOptions): DrizzleKitConfig {
+export function getDrizzleConfig(options: DrizzleConfigOptions = {}): DrizzleKitConfig {
   if (options.dialect !== undefined && options.dialect !== 'postgresql') {
     throw new ConfigError('dialect', `only "postgresql" is supported, got "${String(options.dialect)}"`);
   }
-  const schemas = typeof options.schema === 'string' ? [options.schema] : [...(options.schema ?? [])];
+  const schema = options.schema ?? DEFAULT_SCHEMA;
+  const schemas = typeof schema === 'string' ? [schema] : [...schema];
   if (schemas.length === 0 || schemas.some((s) => typeof s !== 'string' || s.trim().length === 0)) {
     throw new ConfigError('schema', 'expected the path of your schema file(s), e.g. "./src/db/schema.ts"');
   }

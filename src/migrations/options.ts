@@ -5,7 +5,7 @@ import type { MigrationTable } from './journal-table.js';
 
 /** What every migration function accepts. */
 export interface MigrationTargetOptions {
-  /** The drizzle-kit output folder. Default: DB_MIGRATIONS_FOLDER of the manager's config (`./drizzle`). */
+  /** The drizzle-kit output folder. Default: DB_MIGRATIONS_FOLDER of the manager's config (`./server/db/migrations`). */
   migrationsFolder?: string;
   /** The database to migrate. Default: the default instance (`initDatabase()`); it must be initialised. */
   manager?: Pick<DatabaseManager, 'pools' | 'config'>;

@@ -47,7 +47,7 @@ export interface MigrationRunResult {
  * @example
  * ```ts
  * await initDatabase();
- * const { applied } = await runMigrations({ migrationsFolder: './drizzle' });
+ * const { applied } = await runMigrations({ migrationsFolder: './server/db/migrations' });
  * console.log(`applied ${applied.length} migrations`);
  * ```
  */

@@ -29,7 +29,7 @@ export interface MigrationStatus {
  *
  * @example
  * ```ts
- * const { applied, pending } = await getMigrationStatus();            // DB_MIGRATIONS_FOLDER, default ./drizzle
+ * const { applied, pending } = await getMigrationStatus();            // DB_MIGRATIONS_FOLDER, default ./server/db/migrations
  * if (pending.length) console.log('to apply:', pending.map((m) => m.name));
  * ```
  */

@@ -8,4 +8,4 @@ export {
   traceTransaction,
   type TransactionSpanInfo,
 } from './spans.js';
-export { resolveTracer, tracingRegistered, TRACER_NAME, type TracingOptions } from './tracer.js';
+export { resolveTracer, tracingRegistered, TRACER_NAME, TRACING_OPTIONS_RULE, type TracingOptions } from './tracer.js';

@@ -1,4 +1,5 @@
 import { ProxyTracerProvider, trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { describeValue, is, type Rule } from '../config/index.js';
 
 /**
  * Where the package's spans go: `initDatabase({ tracing })`, `new DatabaseManager({ tracing })`. `false` turns
@@ -16,6 +17,19 @@ export interface TracingOptions {
    */
   tracerProvider?: TracerProvider;
 }
+
+const TRACING_OBJECT = is.object({
+  tracerProvider: (value, key, fail) => {
+    if (typeof (value as Partial<TracerProvider> | null)?.getTracer !== 'function') {
+      fail(key, `expected an OpenTelemetry TracerProvider, got ${describeValue(value)}`);
+    }
+  },
+});
+
+/** The run-time shape of `tracing` (`false` or {@link TracingOptions}), for the options validator. @internal */
+export const TRACING_OPTIONS_RULE: Rule = (value, key, fail) => {
+  if (value !== false) TRACING_OBJECT(value, key, fail);
+};
 
 /** Name of the tracer (the instrumentation scope) spans of this package are created with. */
 export const TRACER_NAME = '@spfn/core';

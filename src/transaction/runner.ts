@@ -169,11 +169,13 @@ async function runNew<T>(
   work.catch(() => undefined);
   const abort = (): void => expire(Math.round(performance.now() - scope.startedAt));
   running.add(abort);
+  scope.onDeadline = () => expire(timeoutMs);
 
   try {
     const result = await Promise.race([work, deadline]);
     clearTimeout(timer);
-    if (scope.state !== 'active') throw scope.closedError();
+    // Past the deadline nothing commits, even when the timer could not fire in time (PGlite, a blocked loop).
+    if (scope.state !== 'active' || scope.pastDeadline()) throw scope.closedError();
     scope.state = 'ending';
     try {
       await withTimeout(

@@ -22,6 +22,14 @@ export class TransactionScope {
   readonly startedAt = performance.now();
   readonly connection: PooledConnection;
   readonly prepare: boolean;
+  /** `performance.now()` past which the transaction may not commit nor run a statement; Infinity without one. */
+  readonly deadlineAt: number;
+  /**
+   * Called (once, by {@link pastDeadline}) when a statement finds the deadline passed before the timer fired —
+   * always the case on PGlite, which runs a statement on this thread so no timer fires during it. The runner
+   * rolls back as on a timer.
+   */
+  onDeadline: (() => void) | undefined;
   #state: ScopeState = 'active';
   #timedOut = false;
   #savepoints = 0;
@@ -30,6 +38,7 @@ export class TransactionScope {
     this.txId = randomUUID();
     this.connection = connection;
     this.timeoutMs = timeoutMs;
+    this.deadlineAt = timeoutMs > 0 ? this.startedAt + timeoutMs : Infinity;
     this.prepare = prepare;
     this.name = name;
     this.route = route;
@@ -60,9 +69,23 @@ export class TransactionScope {
       : new TransactionError(`Transaction ${this.txId} has already ended; its handle cannot be used any more`);
   }
 
-  execute = (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
-    if (this.#state !== 'active') return Promise.reject(this.closedError());
-    return this.connection.query(text, params, mode, this.prepare);
+  /**
+   * True once the deadline passed; the first time, while the transaction is still active, it hands over to the
+   * runner's `onDeadline` (which marks it timed out and rolls it back).
+   */
+  pastDeadline(): boolean {
+    if (performance.now() < this.deadlineAt) return false;
+    if (this.#state === 'active') this.onDeadline?.();
+    return true;
+  }
+
+  execute = async (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
+    if (this.#state !== 'active' || this.pastDeadline()) throw this.closedError();
+    const result = await this.connection.query(text, params, mode, this.prepare);
+    // A statement that returned after the deadline ran in a transaction that is now rolled back: its result
+    // must not reach the caller, who would go on as if it had been written.
+    if (this.pastDeadline()) throw this.closedError();
+    return result;
   };
 }
 

@@ -114,17 +114,19 @@ describe('spfn db, end to end in a temporary project', () => {
 
     const noJournal = await step(['db', 'status']);
     expect(noJournal.code).toBe(1);
-    expect(noJournal.stderr).toMatch(/No migrations journal .*drizzle.*spfn db generate/);
+    expect(noJournal.stderr).toMatch(/No migrations journal .*server\/db\/migrations.*spfn db generate/);
 
     const generated = await step(['db', 'generate', '--schema', './src/schema.ts']);
     expect(generated.code, generated.stderr).toBe(0);
     const custom = await step(['db', 'generate', '--schema', './src/schema.ts', '--custom', '--name', 'updated_at']);
     expect(custom.code, custom.stderr).toBe(0);
-    const sqlFiles = readdirSync(join(dir, 'drizzle')).filter((f) => f.endsWith('.sql'));
+    const sqlFiles = readdirSync(join(dir, 'server', 'db', 'migrations')).filter((f) => f.endsWith('.sql'));
     expect(sqlFiles).toHaveLength(2);
     const triggerFile = join(
       dir,
-      'drizzle',
+      'server',
+      'db',
+      'migrations',
       sqlFiles.find((f) => f.includes('updated_at'))!,
     );
     writeFileSync(
@@ -157,14 +159,14 @@ describe('spfn db, end to end in a temporary project', () => {
     for (const file of filesUnder(dir).filter((f) => !f.endsWith('.env'))) {
       expect(readFileSync(file, 'utf8'), file).not.toContain(PASSWORD);
     }
-    migrations = join(dir, 'drizzle');
+    migrations = join(dir, 'server', 'db', 'migrations');
     console.log(`CLI transcript (real server):\n${log}`);
   });
 
   it('applies the same migrations on the embedded PGlite', async () => {
     expect(migrations).toBeDefined();
     const dir = project();
-    cpSync(migrations, join(dir, 'drizzle'), { recursive: true });
+    cpSync(migrations, join(dir, 'server', 'db', 'migrations'), { recursive: true });
     const env = { PGLITE_DATA_DIR: join(dir, '.data', 'pglite') };
     const migrated = await spfn(dir, ['db', 'migrate'], env);
     expect(migrated.code, migrated.stderr).toBe(0);

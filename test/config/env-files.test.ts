@@ -91,7 +91,7 @@ describe('.env.local and .env', () => {
       expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
         name: 'ConfigError',
         variable: 'DB_POOL_MAX',
-        message: 'DB_POOL_MAX: expected an integer ≥ 1, got "lots"',
+        message: 'DB_POOL_MAX: expected an integer from 1 to 10000, got "lots"',
       });
     } finally {
       await rm(bad, { recursive: true, force: true });

@@ -48,7 +48,7 @@ describe('defaults by NODE_ENV', () => {
   });
 
   it('in production: pool 20/30 and monitoring off, the rest unchanged', () => {
-    const c = resolveDatabaseConfig({}, { NODE_ENV: 'production' });
+    const c = resolveDatabaseConfig({}, { NODE_ENV: 'production', DATABASE_URL: 'postgres://app@db/app' });
     expect(c.pool.max).toBe(20);
     expect(c.pool.idleTimeout).toBe(30);
     expect(c.pool.acquireTimeout).toBe(10_000);
@@ -74,7 +74,7 @@ describe('defaults by NODE_ENV', () => {
     expect(c.readConsistency).toBe('lsn');
     expect(c.stickyWindow).toBe(2000);
     expect(c.prepare).toBe(true);
-    expect(c.migrations).toEqual({ auto: false, folder: './drizzle' });
+    expect(c.migrations).toEqual({ auto: false, folder: './server/db/migrations' });
     expect(c.pgliteDataDir).toBe('./.data/pglite');
     expect(c.applicationName).toBe('spfn');
     expect(resolveLogLevel(undefined, {})).toBe('info');
@@ -130,7 +130,7 @@ const VARIABLES: Variable[] = [
     optionValue: 3,
     read: db((c) => c.pool.max),
     invalid: [...NOT_INT, '0'],
-    accepted: /integer ≥ 1/,
+    accepted: /integer from 1 to \d+/,
   },
   {
     env: 'DB_POOL_IDLE_TIMEOUT',
@@ -140,7 +140,7 @@ const VARIABLES: Variable[] = [
     optionValue: 0,
     read: db((c) => c.pool.idleTimeout),
     invalid: NOT_INT,
-    accepted: /integer ≥ 0 \(seconds\)/,
+    accepted: /integer from 0 to \d+ \(seconds\)/,
   },
   {
     env: 'DB_POOL_ACQUIRE_TIMEOUT',
@@ -150,7 +150,7 @@ const VARIABLES: Variable[] = [
     optionValue: 100,
     read: db((c) => c.pool.acquireTimeout),
     invalid: [...NOT_INT, '0'],
-    accepted: /integer ≥ 1 \(milliseconds\)/,
+    accepted: /integer from 1 to \d+ \(milliseconds\)/,
   },
   {
     env: 'DB_CONNECT_TIMEOUT',
@@ -160,7 +160,7 @@ const VARIABLES: Variable[] = [
     optionValue: 1,
     read: db((c) => c.pool.connectTimeout),
     invalid: [...NOT_INT, '0'],
-    accepted: /integer ≥ 1 \(seconds\)/,
+    accepted: /integer from 1 to \d+ \(seconds\)/,
   },
   {
     env: 'DB_POOL_MAX_LIFETIME',
@@ -170,7 +170,7 @@ const VARIABLES: Variable[] = [
     optionValue: 0,
     read: db((c) => c.pool.maxLifetime),
     invalid: NOT_INT,
-    accepted: /integer ≥ 0 \(seconds\)/,
+    accepted: /integer from 0 to \d+ \(seconds\)/,
   },
   {
     env: 'DB_HEALTH_CHECK_ENABLED',
@@ -190,7 +190,7 @@ const VARIABLES: Variable[] = [
     optionValue: 500,
     read: db((c) => c.healthCheck.interval),
     invalid: [...NOT_INT, '0'],
-    accepted: /integer ≥ 1 \(milliseconds\)/,
+    accepted: /integer from 1 to \d+ \(milliseconds\)/,
   },
   {
     env: 'DB_HEALTH_CHECK_RECONNECT',
@@ -210,7 +210,7 @@ const VARIABLES: Variable[] = [
     optionValue: 9,
     read: db((c) => c.healthCheck.maxRetries),
     invalid: NOT_INT,
-    accepted: /integer ≥ 0/,
+    accepted: /integer from 0 to \d+/,
   },
   {
     env: 'DB_HEALTH_CHECK_RETRY_INTERVAL',
@@ -220,7 +220,7 @@ const VARIABLES: Variable[] = [
     optionValue: 50,
     read: db((c) => c.healthCheck.retryInterval),
     invalid: [...NOT_INT, '0'],
-    accepted: /integer ≥ 1 \(milliseconds\)/,
+    accepted: /integer from 1 to \d+ \(milliseconds\)/,
   },
   {
     env: 'DB_CONNECT_RETRIES',
@@ -230,7 +230,7 @@ const VARIABLES: Variable[] = [
     optionValue: 0,
     read: db((c) => c.connectRetries),
     invalid: NOT_INT,
-    accepted: /integer ≥ 0/,
+    accepted: /integer from 0 to \d+/,
   },
   {
     env: 'DB_CONNECT_RETRY_DELAY',
@@ -240,7 +240,7 @@ const VARIABLES: Variable[] = [
     optionValue: 40,
     read: db((c) => c.connectRetryDelay),
     invalid: NOT_INT,
-    accepted: /integer ≥ 0 \(milliseconds\)/,
+    accepted: /integer from 0 to \d+ \(milliseconds\)/,
   },
   {
     env: 'DB_MONITORING_ENABLED',
@@ -260,7 +260,7 @@ const VARIABLES: Variable[] = [
     optionValue: 0,
     read: db((c) => c.monitoring.slowThreshold),
     invalid: NOT_INT,
-    accepted: /integer ≥ 0 \(milliseconds\)/,
+    accepted: /integer from 0 to \d+ \(milliseconds\)/,
   },
   {
     env: 'TRANSACTION_TIMEOUT',
@@ -270,7 +270,7 @@ const VARIABLES: Variable[] = [
     optionValue: 1234,
     read: db((c) => c.transaction.timeout),
     invalid: NOT_INT,
-    accepted: /integer ≥ 0 \(milliseconds, 0 disables\)/,
+    accepted: /integer from 0 to \d+ \(milliseconds, 0 disables\)/,
   },
   {
     env: 'DB_READ_CONSISTENCY',
@@ -290,7 +290,7 @@ const VARIABLES: Variable[] = [
     optionValue: 0,
     read: db((c) => c.stickyWindow),
     invalid: NOT_INT,
-    accepted: /integer ≥ 0 \(milliseconds\)/,
+    accepted: /integer from 0 to \d+ \(milliseconds\)/,
   },
   {
     env: 'DB_PREPARE',
@@ -360,7 +360,7 @@ const VARIABLES: Variable[] = [
     optionValue: 0,
     read: (o, e) => resolveServerConfig(o, e).port,
     invalid: [...NOT_INT, '65536', '99999'],
-    accepted: /integer ≥ 0|port 0–65535/,
+    accepted: /integer from 0 to 65535/,
   },
   {
     env: 'HOST',
@@ -380,7 +380,7 @@ const VARIABLES: Variable[] = [
     optionValue: 0,
     read: (o, e) => resolveServerConfig(o, e).shutdownTimeout,
     invalid: NOT_INT,
-    accepted: /integer ≥ 0 \(milliseconds\)/,
+    accepted: /integer from 0 to \d+ \(milliseconds\)/,
   },
 ];
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql as drizzleSql } from 'drizzle-orm';
 import { it } from 'vitest';
 import { getDatabase, getDatabaseManager, runOutsideTransaction, type DatabaseOptions } from '@spfn/core/db';
@@ -40,11 +43,16 @@ export interface TestBackend {
   finish(): Promise<void>;
 }
 
-export async function openTestBackend(label: string): Promise<TestBackend> {
+/**
+ * Opens this file's database: a fresh database on the shared server, or an embedded one — in memory, or with
+ * `persistent` in a temporary directory (for files that close and re-open the database), removed by `finish()`.
+ */
+export async function openTestBackend(label: string, options: { persistent?: boolean } = {}): Promise<TestBackend> {
   if (onPglite) {
+    const dir = options.persistent ? mkdtempSync(join(tmpdir(), `spfn-${label}-`)) : undefined;
     return {
       kind: 'pglite',
-      options: { pgliteDataDir: 'memory://', healthCheck: { enabled: false } },
+      options: { pgliteDataDir: dir ?? 'memory://', healthCheck: { enabled: false } },
       server: undefined,
       async exec<T extends Row>(text: string, params: readonly unknown[] = []): Promise<T[]> {
         if (params.length === 0 && text.includes(';')) {
@@ -59,10 +67,12 @@ export async function openTestBackend(label: string): Promise<TestBackend> {
         }
         return runOutsideTransaction(async () => {
           const query = params.length === 0 ? drizzleSql.raw(text) : bound(text, params);
-          return (await getDatabase().execute<T>(query)) as unknown as T[];
+          return [...((await getDatabase().execute<T>(query)) as unknown as T[])];
         });
       },
-      finish: () => Promise.resolve(),
+      finish: async () => {
+        if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      },
     };
   }
   const t = await createTestDatabase(label);

@@ -25,8 +25,10 @@ export async function startService(
   options: { script?: string; timeoutMs?: number; waitForHealth?: boolean } = {},
 ): Promise<ServiceProcess> {
   const port = await closedPort();
-  const script = options.script ?? 'examples/service/main.mjs';
-  const child = spawn(process.execPath, [script], {
+  const script = options.script ?? 'examples/service/main.ts';
+  // TypeScript runs as `npm start` runs it: through jiti's loader, no compile step.
+  const args = script.endsWith('.ts') ? ['--import', 'jiti/register', script] : [script];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -15,7 +15,8 @@ import {
   transaction,
 } from '@spfn/core/db';
 import { TransactionError, TransactionTimeoutError, UniqueViolationError } from '@spfn/core/errors';
-import { createTestDatabase, waitFor, type TestDatabase, expectNoLeaksThenDrop } from '../helpers/pg.js';
+import { itPostgresOnly, openTestBackend, type TestBackend } from '../helpers/backend.js';
+import { waitFor } from '../helpers/pg.js';
 
 const items = pgTable('items', {
   id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
@@ -23,26 +24,30 @@ const items = pgTable('items', {
   qty: integer('qty').notNull().default(0),
 });
 
-let t: TestDatabase;
+let b: TestBackend;
+/** What PGlite cannot do with its one session. */
+const secondSession = itPostgresOnly('one session: a second transaction or statement waits for the first');
 
 async function names(): Promise<string[]> {
-  const rows = await t.sql<{ name: string }[]>`select name from items order by name`;
+  const rows = await b.exec<{ name: string }>('select name from items order by name');
   return rows.map((r) => r.name);
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase('tx');
-  await t.sql`create table items (id bigint generated always as identity primary key, name text not null unique, qty int not null default 0)`;
-  await initDatabase({ url: t.url, applicationName: t.appName, healthCheck: { enabled: false } });
+  b = await openTestBackend('tx');
+  await initDatabase(b.options);
+  await b.exec(
+    'create table items (id bigint generated always as identity primary key, name text not null unique, qty int not null default 0)',
+  );
 });
 
 beforeEach(async () => {
-  await t.sql`truncate items`;
+  await b.exec('truncate items');
 });
 
 afterAll(async () => {
   await closeDatabase();
-  await expectNoLeaksThenDrop(t);
+  await b.finish();
 });
 
 describe('transaction()', () => {
@@ -83,8 +88,8 @@ describe('transaction()', () => {
         await deep();
         const seen = await getDatabase('read').select().from(items).where(eq(items.name, 'deep'));
         expect(seen).toHaveLength(1);
-        // Not visible outside before commit.
-        expect(await names()).toEqual([]);
+        // Not visible outside before commit (a second session; PGlite has one, which this transaction holds).
+        if (b.kind === 'postgres') expect(await names()).toEqual([]);
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
@@ -157,7 +162,7 @@ describe('transaction()', () => {
     expect(await names()).toEqual(['drizzle-outer']);
   });
 
-  it('requires_new commits on its own connection even if the outer rolls back', async () => {
+  secondSession('requires_new commits on its own connection even if the outer rolls back', async () => {
     const pids: number[] = [];
     await expect(
       transaction(async () => {
@@ -177,7 +182,7 @@ describe('transaction()', () => {
     expect(await names()).toEqual(['audit']);
   });
 
-  it('runOutsideTransaction() escapes the ambient transaction', async () => {
+  secondSession('runOutsideTransaction() escapes the ambient transaction', async () => {
     await expect(
       transaction(async () => {
         await getDatabase().insert(items).values({ name: 'in-tx' });
@@ -268,8 +273,10 @@ describe('transaction()', () => {
   });
 });
 
+const noCancel = itPostgresOnly('no cancel of a running statement: PGlite runs it on the JS thread');
+
 describe('timeouts', () => {
-  it('the timer cancels a statement that started late, before its own statement_timeout would', async () => {
+  noCancel('the timer cancels a statement that started late, before its own statement_timeout would', async () => {
     // statement_timeout is set to the whole timeout at BEGIN, so a statement started at 250 ms would run until
     // 550 ms on the server alone; the transaction timer must cut it at 300 ms.
     const started = performance.now();
@@ -284,9 +291,46 @@ describe('timeouts', () => {
     expect(err).toBeInstanceOf(TransactionTimeoutError);
     expect((err as TransactionTimeoutError).timeoutMs).toBe(300);
     expect(elapsed).toBeLessThan(540);
-    const running =
-      await t.sql`select 1 from pg_stat_activity where application_name = ${t.appName} and state <> 'idle'`;
+    const running = await b.exec(`select 1 from pg_stat_activity where application_name = $1 and state <> 'idle'`, [
+      b.server!.appName,
+    ]);
     expect(running).toHaveLength(0);
+  });
+
+  it('a statement that ends past the deadline: nothing commits, no later statement runs, TransactionTimeoutError', async () => {
+    const runs = 200;
+    const timeout = 20;
+    const answers: number[] = [];
+    const outcomes = new Map<string, number>();
+    let after = 0;
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      const outcome = await transaction(
+        async (tx) => {
+          await tx.insert(items).values({ name: `before-${i}` });
+          // Ends 10 ms past the deadline: PostgreSQL cancels it at the deadline, PGlite lets it finish.
+          await tx.execute(sql`select pg_sleep(0.03)`);
+          after++;
+          await tx.insert(items).values({ name: `after-${i}` });
+        },
+        { timeout },
+      ).then(
+        () => 'committed',
+        (e: unknown) => (e instanceof TransactionTimeoutError ? 'TransactionTimeoutError' : String(e)),
+      );
+      answers.push(performance.now() - started);
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    const [left] = await b.exec<{ n: number }>('select count(*)::int as n from items');
+    answers.sort((p, q) => p - q);
+    const pct = (q: number): string => answers[Math.min(runs - 1, Math.floor(runs * q))]!.toFixed(0);
+    console.log(
+      `[${b.kind}] deadline ${timeout} ms, statement 30 ms, ${runs} runs: ${JSON.stringify(Object.fromEntries(outcomes))}, ` +
+        `rows left ${left!.n}, statements run after the deadline ${after}, answer p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`,
+    );
+    expect(outcomes.get('TransactionTimeoutError')).toBe(runs);
+    expect(left!.n).toBe(0);
+    expect(after).toBe(0);
   });
 
   it('timeout 0 disables the deadline', async () => {

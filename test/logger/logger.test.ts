@@ -243,6 +243,22 @@ describe('LOG_LEVEL and NODE_ENV in a fresh process', () => {
     expect(stdout.trim().startsWith('{')).toBe(false);
   });
 
+  it('development without pino-pretty installed: JSON lines after a one-line hint, no import error', async () => {
+    const block = fileURLToPath(new URL('../fixtures/no-pino-pretty.mjs', import.meta.url));
+    const { stdout } = await runWith({ NODE_ENV: 'development', NODE_OPTIONS: `--import ${block}` });
+    expect(stdout).not.toContain('THREW');
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; level: number });
+    expect(lines.map((l) => l.msg)).toEqual([
+      'readable logs need pino-pretty (npm install --save-dev pino-pretty); logging JSON lines',
+      'i-line postgres://u:***@h/db',
+      'w-line',
+    ]);
+    expect(stdout).not.toContain('proc-secret');
+  });
+
   it('LOG_LEVEL=silent writes nothing; an unknown level is reported once and logging goes on at info', async () => {
     expect((await runWith({ NODE_ENV: 'production', LOG_LEVEL: 'silent' })).stdout).toBe('');
     const { stdout } = await runWith({ NODE_ENV: 'production', LOG_LEVEL: 'verbose' });

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { Counter, Registry, register } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, DatabaseManager, getDatabase, initDatabase, transaction } from '@spfn/core/db';
-import { PoolTimeoutError, TransactionTimeoutError } from '@spfn/core/errors';
+import { ConfigError, PoolTimeoutError, TransactionTimeoutError } from '@spfn/core/errors';
 import { createServer } from '@spfn/core/server';
 import { closedPort, createTestDatabase, expectNoLeaksThenDrop, type TestDatabase } from '../helpers/pg.js';
 import { parsePrometheus, type Exposition } from '../helpers/prometheus.js';
@@ -181,6 +181,20 @@ describe('metrics in a prom-client registry', () => {
     await getDatabase().execute(sql`select 1`);
     // The metrics are back, with the counts they had: counters never go down while the process lives.
     expect((await scrape()).sum('spfn_db_queries_total')).toBe(queries + 1);
+  });
+});
+
+describe('the metrics and tracing options', () => {
+  it('accepts them and refuses a misspelt key or a value of the wrong kind, naming the key', () => {
+    expect(() => new DatabaseManager({ metrics: { registry, defaultMetrics: false }, tracing: false })).not.toThrow();
+    const misspelt = (() => new DatabaseManager({ metrics: { registy: registry } } as never)) as () => unknown;
+    expect(misspelt).toThrow(ConfigError);
+    expect(misspelt).toThrow(/metrics\.registy/);
+    expect(() => new DatabaseManager({ metrics: { registry: {} as Registry } })).toThrow(/metrics\.registry.*Registry/);
+    expect(() => new DatabaseManager({ tracing: true as never })).toThrow(/tracing/);
+    expect(() => new DatabaseManager({ tracing: { tracerProvider: 'global' as never } })).toThrow(
+      /tracing\.tracerProvider/,
+    );
   });
 });
 

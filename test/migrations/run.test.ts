@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -17,10 +18,10 @@ import {
   type MigrationProgress,
 } from '@spfn/core/db';
 import { DatabaseNotInitializedError } from '@spfn/core/errors';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { itPostgresOnly, openTestBackend, type TestBackend } from '../helpers/backend.js';
 import { writeMigrations } from './folder.js';
 
-let tdb: TestDatabase;
+let b: TestBackend;
 let manager: DatabaseManager;
 const dirs: string[] = [];
 
@@ -31,24 +32,29 @@ function tempFolder(): string {
 }
 
 function open(): DatabaseManager {
-  return new DatabaseManager({ url: tdb.url, applicationName: tdb.appName, healthCheck: { enabled: false } });
+  return new DatabaseManager(b.options);
+}
+
+/** SQL from outside the migrator: the admin connection, or on PGlite its one session through `manager`. */
+async function query<T extends Record<string, unknown>>(text: string): Promise<T[]> {
+  if (b.kind === 'postgres') return b.exec<T>(text);
+  return [...(await manager.getDatabase().execute(sql.raw(text)))] as T[];
 }
 
 async function recorded(schema = 'drizzle', table = '__drizzle_migrations'): Promise<string[]> {
-  const rows = await tdb.sql.unsafe(`select hash from "${schema}"."${table}" order by id`);
-  return rows.map((r) => r.hash as string);
+  const rows = await query<{ hash: string }>(`select hash from "${schema}"."${table}" order by id`);
+  return rows.map((r) => r.hash);
 }
 
 beforeAll(async () => {
-  tdb = await createTestDatabase('migrations');
+  b = await openTestBackend('migrations');
   manager = open();
   await manager.init();
 });
 
 afterAll(async () => {
   await manager?.close();
-  expect(await tdb.leaks()).toEqual([]);
-  await tdb?.drop();
+  await b.finish();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -99,7 +105,9 @@ describe('runMigrations / getMigrationStatus', () => {
     expect(after.pending).toEqual([]);
     expect(after.applied.map((m) => m.name)).toEqual(['0000_accounts', '0001_ledger']);
     await expect(assertNoPendingMigrations({ manager, migrationsFolder: folder })).resolves.toBeUndefined();
-    const [idx] = await tdb.sql`select count(*)::int as n from pg_indexes where indexname = 'ledger_account'`;
+    const [idx] = await query<{ n: number }>(
+      `select count(*)::int as n from pg_indexes where indexname = 'ledger_account'`,
+    );
     expect(idx!.n).toBe(1);
 
     const again = await runMigrations({ manager, migrationsFolder: folder });
@@ -114,17 +122,19 @@ describe('runMigrations / getMigrationStatus', () => {
     expect(third.applied.map((m) => m.name)).toEqual(['0002_more']);
     expect(await recorded()).toHaveLength(3);
 
-    // Drizzle's own migrator reads the same table and finds nothing to do.
-    const client = postgres(tdb.url, { max: 1, onnotice: () => undefined });
-    try {
-      await migrate(drizzle(client), { migrationsFolder: folder });
-    } finally {
-      await client.end();
+    // Drizzle's own migrator reads the same table and finds nothing to do (a second client: server only).
+    if (b.kind === 'postgres') {
+      const client = postgres(b.server!.url, { max: 1, onnotice: () => undefined });
+      try {
+        await migrate(drizzle(client), { migrationsFolder: folder });
+      } finally {
+        await client.end();
+      }
     }
     expect(await recorded()).toHaveLength(3);
 
     // No advisory lock is left behind.
-    const locks = await tdb.sql`select count(*)::int as n from pg_locks where locktype = 'advisory'`;
+    const locks = await query<{ n: number }>(`select count(*)::int as n from pg_locks where locktype = 'advisory'`);
     expect(locks[0]!.n).toBe(0);
   });
 
@@ -139,52 +149,58 @@ describe('runMigrations / getMigrationStatus', () => {
     expect(err).toBeInstanceOf(MigrationError);
     expect(err).toMatchObject({ code: 'MIGRATION_ERROR', migration: '0001_broken', sqlState: '42P01' });
     expect((err as Error).message).toMatch(/0001_broken .*relation "no_such" does not exist/);
-    const [half] =
-      await tdb.sql`select to_regclass('fail_half') is null as absent, to_regclass('fail_ok') is not null as ok`;
+    const [half] = await query(
+      `select to_regclass('fail_half') is null as absent, to_regclass('fail_ok') is not null as ok`,
+    );
     expect(half).toEqual({ absent: true, ok: true });
     expect(await recorded('mig_fail', 'history')).toHaveLength(1);
     const status = await getMigrationStatus({ manager, migrationsFolder: folder, ...table });
     expect(status.pending.map((m) => m.name)).toEqual(['0001_broken']);
     // The connection went back to the pool usable and unlocked.
-    const locks = await tdb.sql`select count(*)::int as n from pg_locks where locktype = 'advisory'`;
+    const locks = await query<{ n: number }>(`select count(*)::int as n from pg_locks where locktype = 'advisory'`);
     expect(locks[0]!.n).toBe(0);
     await expect(manager.getDatabase().execute('select 1')).resolves.toBeDefined();
   });
 
-  it('gives up with MigrationLockTimeoutError when another instance holds the lock too long', async () => {
-    const folder = tempFolder();
-    const table = { migrationsSchema: 'mig_lock', migrationsTable: 'history' };
-    writeMigrations(folder, [{ tag: '0000_slow', sql: 'select pg_sleep(2);' }]);
-    const other = open();
-    await other.init();
-    try {
-      const first = runMigrations({ manager: other, migrationsFolder: folder, ...table });
-      // Wait until the first one holds the lock.
-      for (let i = 0; i < 100; i++) {
-        const [row] = await tdb.sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and granted`;
-        if (row!.n > 0) break;
-        await new Promise((r) => setTimeout(r, 20));
+  itPostgresOnly('no second instance: an embedded database belongs to one process')(
+    'gives up with MigrationLockTimeoutError when another instance holds the lock too long',
+    async () => {
+      const folder = tempFolder();
+      const table = { migrationsSchema: 'mig_lock', migrationsTable: 'history' };
+      writeMigrations(folder, [{ tag: '0000_slow', sql: 'select pg_sleep(2);' }]);
+      const other = open();
+      await other.init();
+      try {
+        const first = runMigrations({ manager: other, migrationsFolder: folder, ...table });
+        // Wait until the first one holds the lock.
+        for (let i = 0; i < 100; i++) {
+          const [row] = await b.exec<{ n: number }>(
+            `select count(*)::int as n from pg_locks where locktype = 'advisory' and granted`,
+          );
+          if (row!.n > 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const waits: string[] = [];
+        const err = await runMigrations({
+          manager,
+          migrationsFolder: folder,
+          lockTimeout: 200,
+          onProgress: (p) => waits.push(p.type),
+          ...table,
+        }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(MigrationLockTimeoutError);
+        expect(err).toMatchObject({ code: 'MIGRATION_LOCK_TIMEOUT', retryable: true });
+        expect(waits).toEqual(['lock:wait']);
+        const done = await first;
+        expect(done.applied.map((m) => m.name)).toEqual(['0000_slow']);
+        // With the lock free again the second instance finds nothing to do.
+        const second = await runMigrations({ manager, migrationsFolder: folder, ...table });
+        expect(second).toMatchObject({ applied: [], alreadyApplied: 1 });
+      } finally {
+        await other.close();
       }
-      const waits: string[] = [];
-      const err = await runMigrations({
-        manager,
-        migrationsFolder: folder,
-        lockTimeout: 200,
-        onProgress: (p) => waits.push(p.type),
-        ...table,
-      }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(MigrationLockTimeoutError);
-      expect(err).toMatchObject({ code: 'MIGRATION_LOCK_TIMEOUT', retryable: true });
-      expect(waits).toEqual(['lock:wait']);
-      const done = await first;
-      expect(done.applied.map((m) => m.name)).toEqual(['0000_slow']);
-      // With the lock free again the second instance finds nothing to do.
-      const second = await runMigrations({ manager, migrationsFolder: folder, ...table });
-      expect(second).toMatchObject({ applied: [], alreadyApplied: 1 });
-    } finally {
-      await other.close();
-    }
-  });
+    },
+  );
 
   it('reports a missing folder and bad options as typed errors', async () => {
     const missing = join(tempFolder(), 'nope');
@@ -197,8 +213,15 @@ describe('runMigrations / getMigrationStatus', () => {
     await expect(runMigrations({ manager, migrationsFolder: broken })).rejects.toThrow(/Unreadable migrations journal/);
   });
 
+  it('defaults to ./server/db/migrations, the folder getDrizzleConfig() writes to', async () => {
+    const expected = join(process.cwd(), 'server', 'db', 'migrations');
+    expect(manager.config.migrations.folder).toBe('./server/db/migrations');
+    await expect(runMigrations({ manager })).rejects.toThrow(`No migrations journal at ${expected}`);
+    await expect(getMigrationStatus({ manager })).rejects.toThrow(`No migrations journal at ${expected}`);
+  });
+
   it('needs an initialised database', async () => {
-    const closed = new DatabaseManager({ url: tdb.url });
+    const closed = new DatabaseManager(b.options);
     await expect(runMigrations({ manager: closed, migrationsFolder: tempFolder() })).rejects.toBeInstanceOf(
       DatabaseNotInitializedError,
     );

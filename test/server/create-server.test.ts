@@ -124,7 +124,7 @@ describe('createServer', () => {
 
   it('refuses a production start with pending migrations, runs them with AUTO_MIGRATE, and reports them', async () => {
     const fresh = await createTestDatabase('create_server_migr');
-    const folder = join(process.cwd(), 'examples/service/drizzle');
+    const folder = join(process.cwd(), 'examples/service/server/db/migrations');
     const database = { url: fresh.url, applicationName: fresh.appName, migrations: { folder } };
     const savedEnv = process.env.NODE_ENV;
     try {

@@ -11,7 +11,7 @@ import {
   type CursorPage,
 } from '@spfn/core/db';
 import { InvalidQueryError, NotFoundError, StaleVersionError } from '@spfn/core/errors';
-import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../../helpers/pg.js';
+import { openTestBackend, type TestBackend } from '../../helpers/backend.js';
 import { DDL, docs, notes, posts, tags, tokens, TOKENS_DDL, users } from './schema.js';
 
 class PostRepository extends Repository<typeof posts> {
@@ -24,23 +24,24 @@ class PostRepository extends Repository<typeof posts> {
   }
 }
 
-let t: TestDatabase;
+let t: TestBackend;
 const userRepo = () => getRepository(users);
 
 beforeAll(async () => {
-  t = await createTestDatabase('repo');
-  await t.sql.unsafe(DDL);
-  await t.sql.unsafe(TOKENS_DDL);
-  await initDatabase({ url: t.url, applicationName: t.appName, healthCheck: { enabled: false } });
+  // On disk for PGlite too: the last test closes and re-opens the database.
+  t = await openTestBackend('repo', { persistent: true });
+  await initDatabase(t.options);
+  await t.exec(DDL);
+  await t.exec(TOKENS_DDL);
 });
 
 beforeEach(async () => {
-  await t.sql`truncate users, posts, notes, docs, tags restart identity cascade`;
+  await t.exec('truncate users, posts, notes, docs, tags restart identity cascade');
 });
 
 afterAll(async () => {
   await closeDatabase();
-  await expectNoLeaksThenDrop(t);
+  await t.finish();
 });
 
 class Rollback extends Error {}
@@ -49,7 +50,7 @@ class Rollback extends Error {}
 const modes = {
   outside: async (fn: () => Promise<void>) => fn(),
   inside: async (fn: () => Promise<void>) => {
-    const before = await t.sql`select (select count(*) from users) + (select count(*) from posts) as n`;
+    const before = await t.exec('select (select count(*) from users) + (select count(*) from posts) as n');
     await expect(
       transaction(async () => {
         expect(getTransactionId()).toBeDefined();
@@ -57,7 +58,7 @@ const modes = {
         throw new Rollback();
       }),
     ).rejects.toBeInstanceOf(Rollback);
-    const after = await t.sql`select (select count(*) from users) + (select count(*) from posts) as n`;
+    const after = await t.exec('select (select count(*) from users) + (select count(*) from posts) as n');
     expect(after[0]!.n).toBe(before[0]!.n);
   },
 };
@@ -204,7 +205,7 @@ describe('safety of bulk writes', () => {
     );
     await expect(userRepo().findPage({ cursor: 'not-a-cursor' })).rejects.toThrow(/Invalid cursor/);
     await expect(getRepository(tags).findById('x' as never)).rejects.toThrow(/needs an id column/);
-    expect(await t.sql`select count(*)::int as n from users`).toEqual([{ n: 0 }]);
+    expect(await t.exec('select count(*)::int as n from users')).toEqual([{ n: 0 }]);
   });
 
   it('matches % and _ literally in like / ilike', async () => {
@@ -222,7 +223,7 @@ describe('safety of bulk writes', () => {
 });
 
 describe('updatedAt', () => {
-  const backdate = async (table: string) => t.sql.unsafe(`update ${table} set updated_at = now() - interval '1 day'`);
+  const backdate = async (table: string) => t.exec(`update ${table} set updated_at = now() - interval '1 day'`);
   const fresh = (d: Date) => Date.now() - d.getTime() < 60_000;
 
   it('is set by update, updateWhere and upsert', async () => {
@@ -256,10 +257,10 @@ describe('soft delete (deletedAt)', () => {
     expect(await repo.delete(a!.id)).toBeNull();
     expect(await repo.deleteWhere({ body: 'b' })).toHaveLength(1);
     expect(await repo.count()).toBe(0);
-    expect(await t.sql`select count(*)::int as n from notes`).toEqual([{ n: 2 }]);
+    expect(await t.exec('select count(*)::int as n from notes')).toEqual([{ n: 2 }]);
     await repo.delete(a!.id, { hard: true });
     await repo.deleteWhere({ body: 'b' }, { hard: true });
-    expect(await t.sql`select count(*)::int as n from notes`).toEqual([{ n: 0 }]);
+    expect(await t.exec('select count(*)::int as n from notes')).toEqual([{ n: 0 }]);
   });
 });
 
@@ -298,7 +299,7 @@ describe('after the database is closed and opened again', () => {
     const repo = userRepo();
     const a = await repo.save({ email: 'a@x.io', name: 'A' });
     await closeDatabase();
-    await initDatabase({ url: t.url, applicationName: t.appName, healthCheck: { enabled: false } });
+    await initDatabase(t.options);
     expect(await repo.findById(a.id)).toEqual(a);
   });
 });

@@ -1,0 +1,187 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeDatabase, createDatabaseFromEnv, getDatabaseHealth, initDatabase, transaction } from '@spfn/core/db';
+import { TransactionTimeoutError } from '@spfn/core/errors';
+import { register } from 'prom-client';
+import { adminQuery, resumeCluster, startCluster, stopCluster, type Cluster } from '../harness/cluster.js';
+import { captureLogs } from '../helpers/log-capture.js';
+import { createTestDatabase, expectNoLeaksThenDrop, waitFor, type TestDatabase } from '../helpers/pg.js';
+import { parsePrometheus } from '../helpers/prometheus.js';
+
+const POOL_MAX = 10;
+const ROUNDS = 400;
+let t: TestDatabase;
+const logs = captureLogs('debug');
+
+beforeAll(async () => {
+  t = await createTestDatabase('doubt');
+  await initDatabase({
+    url: t.url,
+    applicationName: t.appName,
+    pool: { max: POOL_MAX, acquireTimeout: 5000 },
+    healthCheck: { enabled: false },
+  });
+});
+
+afterAll(async () => {
+  await closeDatabase();
+  await expectNoLeaksThenDrop(t);
+});
+
+/** The database metrics go to prom-client's default registry (no `metrics.registry` given). */
+async function destroyedCount(): Promise<number> {
+  return parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', { pool: 'primary' });
+}
+
+/** Backends of this file in a transaction (open or aborted) or more of them than the pool may hold. */
+async function sessions(): Promise<{ total: number; inTransaction: number }> {
+  const rows = await t.sql<{ state: string | null }[]>`
+    select state from pg_stat_activity where application_name = ${t.appName}`;
+  return { total: rows.length, inTransaction: rows.filter((r) => r.state?.startsWith('idle in transaction')).length };
+}
+
+/** Runs `count` calls of `fn`, `concurrency` at a time. */
+async function hammer(count: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
+}
+
+async function expectBaseline(): Promise<void> {
+  const settled = await waitFor(async () => (await sessions()).inTransaction === 0, 5000);
+  expect(settled, 'no idle-in-transaction backend').toBe(true);
+  const { total } = await sessions();
+  expect(total).toBeLessThanOrEqual(POOL_MAX);
+  const { primary } = getDatabaseHealth();
+  expect({ active: primary.active, waiting: primary.waiting, idle: primary.idle }).toEqual({
+    active: 0,
+    waiting: 0,
+    idle: POOL_MAX,
+  });
+  // Still answering, on every connection of the pool at once.
+  const answers = await Promise.all(
+    Array.from({ length: POOL_MAX }, () => transaction(async (tx) => (await tx.execute(sql`select 1 as one`))[0])),
+  );
+  expect(answers).toEqual(Array.from({ length: POOL_MAX }, () => ({ one: 1 })));
+}
+
+describe('a connection in doubt is ended without speaking SQL on it', () => {
+  it(`${ROUNDS} BEGINs the server rejects leave no session behind`, async () => {
+    const before = await destroyedCount();
+    let rejected = 0;
+    // A statement_timeout out of the server's range: the BEGIN script fails and leaves an aborted transaction,
+    // where the server refuses every statement but ROLLBACK.
+    await hammer(ROUNDS, POOL_MAX * 2, async () => {
+      const err = await transaction(async () => 1, { timeout: 3_000_000_000 }).catch((e: unknown) => e);
+      if (err instanceof Error && !(err instanceof TransactionTimeoutError)) rejected++;
+    });
+    expect(rejected).toBe(ROUNDS);
+    expect((await destroyedCount()) - before).toBe(ROUNDS);
+    await expectBaseline();
+  }, 120_000);
+
+  it(`${ROUNDS} timeouts whose cancel races the statement's own end leave no session behind`, async () => {
+    const before = await destroyedCount();
+    const failedRollbacks = logs.lines.filter((l) => l.includes('rollback failed')).length;
+    let timedOut = 0;
+    // Cancels from outside as well, aimed at whatever the file's backends run: some land on a ROLLBACK.
+    let racing = true;
+    const canceller = (async () => {
+      while (racing) {
+        await t.sql`select pg_cancel_backend(pid) from pg_stat_activity
+          where application_name = ${t.appName} and state = 'active'`;
+      }
+    })();
+    // The statement ends at about the deadline: the cancel lands on the statement, on nothing, or on the ROLLBACK.
+    await hammer(ROUNDS, POOL_MAX, async (i) => {
+      const ms = 20 + (i % 5);
+      const err = await transaction(
+        async (tx) => {
+          await tx.execute(sql`select pg_sleep(${ms / 1000})`);
+        },
+        { timeout: 22 },
+      ).catch((e: unknown) => e);
+      if (err instanceof TransactionTimeoutError) timedOut++;
+    });
+    racing = false;
+    await canceller;
+    const destroyed = (await destroyedCount()) - before;
+    const rollbacksHit = logs.lines.filter((l) => l.includes('rollback failed')).length - failedRollbacks;
+    console.info(
+      `${ROUNDS} racing timeouts: ${timedOut} timed out, ${rollbacksHit} ROLLBACKs hit by the cancel, ` +
+        `${destroyed} connections ended in doubt`,
+    );
+    expect(timedOut).toBeGreaterThan(0);
+    await expectBaseline();
+  }, 120_000);
+});
+
+describe('a ROLLBACK with no answer (the backend frozen, on a throwaway cluster)', () => {
+  let cluster: Cluster | undefined;
+  afterAll(async () => {
+    if (cluster) resumeCluster(cluster);
+    await stopCluster(cluster);
+  }, 60_000);
+
+  it('ends the session from another connection and returns the pool to its baseline', async () => {
+    cluster = await startCluster({ name: 'doubt' });
+    const appName = `spfn-test-doubt-frozen-${process.pid}`;
+    const db = await createDatabaseFromEnv({
+      url: cluster.url,
+      applicationName: appName,
+      pool: { max: 4, acquireTimeout: 5000 },
+      healthCheck: { enabled: false },
+    });
+    const frozen: number[] = [];
+    const before = parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', {
+      pool: 'primary',
+    });
+    try {
+      // Each transaction freezes its own backend and fails: the ROLLBACK never answers, the session cannot be
+      // trusted, and its own socket cannot end it (the backend does not read).
+      const results = await Promise.allSettled(
+        Array.from({ length: 4 }, () =>
+          db.transaction(async (tx) => {
+            const [row] = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+            frozen.push(row!.pid);
+            process.kill(row!.pid, 'SIGSTOP');
+            throw new Error('handler failed');
+          }),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+      expect(db.manager.health().primary).toMatchObject({ active: 0, waiting: 0 });
+      const after = parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', {
+        pool: 'primary',
+      });
+      expect(after - before).toBe(4);
+      // The termination asked for is delivered once the backends run again.
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      const gone = await waitFor(async () => {
+        const rows = await adminQuery<{ n: number }>(
+          cluster!,
+          `select count(*)::int as n from pg_stat_activity where pid in (${frozen.join(',')})`,
+        );
+        return rows[0]!.n === 0;
+      }, 10_000);
+      expect(gone, 'the frozen backends ended').toBe(true);
+      const answers = await Promise.all(
+        Array.from({ length: 4 }, () => db.transaction(async (tx) => (await tx.execute(sql`select 1 as one`))[0])),
+      );
+      expect(answers).toEqual(Array.from({ length: 4 }, () => ({ one: 1 })));
+      expect(db.manager.health().primary).toMatchObject({ active: 0, waiting: 0 });
+    } finally {
+      for (const pid of frozen) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // already gone
+        }
+      }
+      await db.close();
+    }
+  }, 90_000);
+});
