@@ -1,5 +1,12 @@
 import { Gauge, type Metric, type Registry } from 'prom-client';
-import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries } from './families.js';
+import {
+  CounterFamily,
+  HistogramFamily,
+  ownedMetrics,
+  reRegister,
+  type CounterSeries,
+  type HistogramSeries,
+} from './families.js';
 
 /** Pool role as the metrics label it. */
 export type MetricsRole = 'primary' | 'replica' | 'embedded';
@@ -52,7 +59,7 @@ export class DatabaseMetrics {
   readonly #waits: HistogramFamily<'pool'>;
   readonly #destroyed: CounterFamily<'pool' | 'confirmed'>;
   readonly #sources = new Set<PoolStatsSource>();
-  readonly #metrics = new Map<string, Metric>();
+  #metrics: ReadonlyMap<string, Metric> = new Map();
 
   constructor(registry: Registry) {
     this.registry = registry;
@@ -158,10 +165,7 @@ export class DatabaseMetrics {
       registry,
     );
     this.#poolGauges(registry);
-    for (const { name } of registry.getMetricsAsArray()) {
-      const metric = registry.getSingleMetric(name);
-      if (metric && name.startsWith('spfn_db_')) this.#metrics.set(name, metric);
-    }
+    this.#metrics = ownedMetrics(registry, 'spfn_db_');
   }
 
   #poolGauges(registry: Registry): void {
@@ -192,9 +196,7 @@ export class DatabaseMetrics {
    * their values, and the next scrape shows them again.
    */
   ensureRegistered(): void {
-    for (const [name, metric] of this.#metrics) {
-      if (this.registry.getSingleMetric(name) !== metric) this.registry.registerMetric(metric);
-    }
+    reRegister(this.registry, this.#metrics);
   }
 
   /** Reports the pools of `source` at each scrape until the returned function is called. */

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Metric, type Registry } from 'prom-client';
 
 /** Upper bounds in seconds for database and HTTP durations: 1 ms to 10 s. */
 export const DURATION_BUCKETS: readonly number[] = Object.freeze([
@@ -171,5 +171,26 @@ export class HistogramFamily<L extends string = string> extends Histogram<L> {
     super.reset();
     if (!(#series in this)) return;
     for (const { data } of this.#series.values()) data.clear();
+  }
+}
+
+/**
+ * The metrics registered in `registry` under names starting with `prefix`: ours, to put back with
+ * {@link reRegister} if the application clears the registry (`register.clear()` between tests).
+ * @internal
+ */
+export function ownedMetrics(registry: Registry, prefix: string): Map<string, Metric> {
+  const owned = new Map<string, Metric>();
+  for (const { name } of registry.getMetricsAsArray()) {
+    const metric = registry.getSingleMetric(name);
+    if (metric && name.startsWith(prefix)) owned.set(name, metric);
+  }
+  return owned;
+}
+
+/** Registers again, with the values they had, those of `owned` that are no longer in `registry`. @internal */
+export function reRegister(registry: Registry, owned: ReadonlyMap<string, Metric>): void {
+  for (const [name, metric] of owned) {
+    if (registry.getSingleMetric(name) !== metric) registry.registerMetric(metric);
   }
 }

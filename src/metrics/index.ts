@@ -2,6 +2,8 @@ export {
   DURATION_BUCKETS,
   CounterFamily,
   HistogramFamily,
+  ownedMetrics,
+  reRegister,
   type CounterSeries,
   type HistogramSeries,
 } from './families.js';

@@ -1,5 +1,12 @@
-import { Gauge, type Registry } from 'prom-client';
-import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries } from '../metrics/index.js';
+import { Gauge, type Metric, type Registry } from 'prom-client';
+import {
+  CounterFamily,
+  HistogramFamily,
+  ownedMetrics,
+  reRegister,
+  type CounterSeries,
+  type HistogramSeries,
+} from '../metrics/index.js';
 
 /** Request metrics of the HTTP server, in one prom-client registry. @internal */
 export class HttpMetrics {
@@ -9,8 +16,11 @@ export class HttpMetrics {
   readonly #requestSeries = new Map<string, CounterSeries>();
   readonly #durationSeries = new Map<string, HistogramSeries>();
   inFlight = 0;
+  readonly #registry: Registry;
+  readonly #owned: ReadonlyMap<string, Metric>;
 
   constructor(registry: Registry) {
+    this.#registry = registry;
     this.#requests = new CounterFamily(
       {
         name: 'spfn_http_requests_total',
@@ -32,6 +42,12 @@ export class HttpMetrics {
         this.set(inFlight());
       },
     });
+    this.#owned = ownedMetrics(registry, 'spfn_http_');
+  }
+
+  /** Puts the metrics back into a registry the application cleared. */
+  ensureRegistered(): void {
+    reRegister(this.#registry, this.#owned);
   }
 
   /** One answered request. */
@@ -60,6 +76,8 @@ export function httpMetrics(registry: Registry): HttpMetrics {
   if (!metrics) {
     metrics = new HttpMetrics(registry);
     byRegistry.set(registry, metrics);
+  } else {
+    metrics.ensureRegistered();
   }
   return metrics;
 }

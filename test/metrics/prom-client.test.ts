@@ -295,6 +295,23 @@ describe('the server /metrics', () => {
       expect(parsed.types.has('process_cpu_user_seconds_total')).toBe(false);
     } finally {
       await server.shutdown();
+    }
+    // An application that clears the default registry (common between tests) gets our metrics back with the
+    // next server, the HTTP counts it had included.
+    const served = parsePrometheus(await register.metrics()).sum('spfn_http_requests_total');
+    expect(served).toBeGreaterThan(0);
+    register.clear();
+    const again = await createServer({
+      configFile: false,
+      database: { url: t.url, applicationName: t.appName, healthCheck: { enabled: false } },
+    });
+    try {
+      const parsed = parsePrometheus(await (await again.app.request('/metrics')).text());
+      expect(parsed.sum('app_default_jobs_total')).toBe(0);
+      expect(parsed.types.get('spfn_db_queries_total')).toBe('counter');
+      expect(parsed.sum('spfn_http_requests_total')).toBe(served); // this scrape counts once answered
+    } finally {
+      await again.shutdown();
       register.clear();
     }
   });
