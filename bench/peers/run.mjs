@@ -1,11 +1,12 @@
 // npm run bench:peers: @spfn/core against raw postgres.js, raw node-postgres, Drizzle (default and prepared),
 // Kysely, Prisma, TypeORM and MikroORM. Point select / insert / update / a 3-statement transaction at each
 // concurrency, pool PEERS_POOL; every cell is a fresh process; rounds are interleaved (every cell once per round)
-// and the order is rotated each round; the tables show medians, ratios against raw postgres.js = 1.00, and Node
-// CPU µs per operation. Each contender gets its own database on the server (dropped at the end).
+// and the order is rotated each round. Each ratio is taken against raw postgres.js in the same round; the tables
+// show the median ratio and the median Node CPU µs per operation. Each contender gets its own database on the
+// server (dropped at the end), with synchronous_commit off so that writes measure the libraries, not the disk.
 // Settings: TEST_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres), PEERS_ROUNDS (3),
 // PEERS_SECONDS (2), PEERS_WARMUP (1), PEERS_POOL (10), PEERS_CONCURRENCY (1,32), PEERS_ONLY (contenders),
-// PEERS_WORKLOADS (select,insert,update,tx3).
+// PEERS_WORKLOADS (select,insert,update,tx3), PEERS_BASELINE_DB (below).
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
@@ -35,7 +36,10 @@ const ALL = [
   'spfn-repository',
   'spfn-prepared',
 ];
-const contenders = list(process.env.PEERS_ONLY, ALL);
+// PEERS_BASELINE_DB: the db entry point of another build of this package (e.g. a copy of main's dist/db/index.js
+// inside this repository); it runs as one more contender, `spfn-repository@baseline`, for before/after tables.
+const baseline = process.env.PEERS_BASELINE_DB;
+const contenders = list(process.env.PEERS_ONLY, baseline ? [...ALL, 'spfn-repository@baseline'] : ALL);
 const workloads = list(process.env.PEERS_WORKLOADS, ['select', 'insert', 'update', 'tx3']);
 const concurrencies = list(process.env.PEERS_CONCURRENCY, ['1', '32']).map(Number);
 const ROUNDS = Number(process.env.PEERS_ROUNDS ?? 3);
@@ -50,7 +54,7 @@ const admin = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/pos
 
 setup();
 
-const dbName = (contender) => `spfn_peers_${contender.replace(/-/g, '_')}`;
+const dbName = (contender) => `spfn_peers_${contender.replace(/[^a-z0-9]/g, '_')}`;
 function urlOf(contender) {
   const u = new URL(admin);
   u.pathname = `/${dbName(contender)}`;
@@ -75,6 +79,8 @@ async function createDatabases() {
         insert into bench_items (name, qty) select 'item ' || g, g % 100 from generate_series(1, ${SEED}) g;
         analyze bench_items;
       `);
+      // Writes measure the libraries, not the fsync of a disk shared with other work.
+      await a.unsafe(`alter database "${dbName(c)}" set synchronous_commit = off`);
       await db.end();
     }
   } finally {
@@ -95,16 +101,27 @@ function runCell(contender, workload, concurrency) {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(here, 'cell.mjs'), contender, workload, String(concurrency)],
+      [join(here, 'cell.mjs'), contender.split('@')[0], workload, String(concurrency)],
       {
         cwd: here,
-        env: { ...process.env, ...settings, PEERS_URL: urlOf(contender), NODE_ENV: 'production', LOG_LEVEL: 'warn' },
+        env: {
+          ...process.env,
+          ...settings,
+          ...(contender.endsWith('@baseline') ? { PEERS_SPFN_DB: baseline } : {}),
+          PEERS_URL: urlOf(contender),
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'warn',
+        },
         timeout: 120_000,
       },
       (err, stdout, stderr) => {
         const line = stdout.trim().split('\n').pop();
         try {
-          resolve({ ...JSON.parse(line), failed: err ? stderr.trim().split('\n').slice(-3).join(' ') : undefined });
+          resolve({
+            ...JSON.parse(line),
+            contender,
+            failed: err ? stderr.trim().split('\n').slice(-3).join(' ') : undefined,
+          });
         } catch {
           resolve({
             contender,
@@ -125,44 +142,56 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-const cells = [];
-for (const w of workloads) for (const c of concurrencies) for (const k of contenders) cells.push([k, w, c]);
+const groups = [];
+for (const w of workloads) for (const c of concurrencies) groups.push([w, c]);
 
 await createDatabases();
 const results = [];
 const loads = [];
 const started = new Date();
 try {
+  // Each round runs every group (workload × concurrency) and, inside it, every contender back to back, so a
+  // contender's ratio is taken against the raw postgres.js cell of the same group and round, under the same load.
+  // Both orders rotate from round to round.
   for (let round = 0; round < ROUNDS; round++) {
-    const shift = Math.floor((round * cells.length) / ROUNDS);
-    const order = [...cells.slice(shift), ...cells.slice(0, shift)];
-    if (round % 2 === 1) order.reverse();
-    for (const [k, w, c] of order) {
-      loads.push(loadavg()[0]);
-      const r = await runCell(k, w, c);
-      results.push({ ...r, round });
-      if (r.failed) console.error(`  ${k} ${w} c${c}: FAILED ${r.failed}`);
-      else if (!r.skipped)
-        console.error(
-          `  round ${round + 1}/${ROUNDS} ${k} ${w} c${c}: ${Math.round(r.opsPerSec)} ops/s, ${r.cpuUsPerOp.toFixed(0)} µs CPU/op`,
-        );
+    const rotate = (xs) => {
+      const shift = round % xs.length;
+      return [...xs.slice(shift), ...xs.slice(0, shift)];
+    };
+    for (const [w, c] of rotate(groups)) {
+      for (const k of rotate(contenders)) {
+        loads.push(loadavg()[0]);
+        const r = await runCell(k, w, c);
+        results.push({ ...r, round });
+        if (r.failed) console.error(`  ${k} ${w} c${c}: FAILED ${r.failed}`);
+        else if (!r.skipped) {
+          console.error(
+            `  round ${round + 1}/${ROUNDS} ${k} ${w} c${c}: ${Math.round(r.opsPerSec)} ops/s, ${r.cpuUsPerOp.toFixed(0)} µs CPU/op`,
+          );
+        }
+      }
     }
   }
 } finally {
   await dropDatabases();
 }
 
-const columns = [];
-for (const w of workloads) for (const c of concurrencies) columns.push([w, c]);
+const columns = groups;
+const ok = (r) => !r.failed && !r.skipped;
 const summary = {};
 for (const k of contenders) {
   summary[k] = {};
   for (const [w, c] of columns) {
-    const rs = results.filter(
-      (r) => r.contender === k && r.workload === w && r.concurrency === c && !r.failed && !r.skipped,
-    );
+    const rs = results.filter((r) => r.contender === k && r.workload === w && r.concurrency === c && ok(r));
+    const ratios = rs.map((r) => {
+      const b = results.find(
+        (x) => x.contender === 'postgresjs' && x.workload === w && x.concurrency === c && x.round === r.round && ok(x),
+      );
+      return b ? r.opsPerSec / b.opsPerSec : undefined;
+    });
     summary[k][`${w}@c${c}`] = {
       opsPerSec: median(rs.map((r) => r.opsPerSec)),
+      ratio: median(ratios),
       cpuUsPerOp: median(rs.map((r) => r.cpuUsPerOp)),
       rounds: rs.map((r) => Math.round(r.opsPerSec)),
     };
@@ -187,17 +216,15 @@ lines.push(
 lines.push(
   `Load average (1 min) during the run: min ${fmt(load.min, 2)}, median ${fmt(load.median, 2)}, max ${fmt(load.max, 2)} on ${load.cores} cores.`,
 );
-lines.push('', 'Throughput, median, ratio to raw postgres.js (higher is better):', '', header, rule);
+lines.push(
+  '',
+  'Throughput relative to raw postgres.js in the same round, median of the rounds (higher is better):',
+  '',
+  header,
+  rule,
+);
 for (const k of contenders) {
-  lines.push(
-    `| ${k} | ${columns
-      .map(([w, c]) => {
-        const v = summary[k][`${w}@c${c}`].opsPerSec;
-        const b = base?.[`${w}@c${c}`].opsPerSec;
-        return v === undefined ? '—' : b ? (v / b).toFixed(2) : `${Math.round(v)}/s`;
-      })
-      .join(' | ')} |`,
-  );
+  lines.push(`| ${k} | ${columns.map(([w, c]) => fmt(summary[k][`${w}@c${c}`].ratio, 2)).join(' | ')} |`);
 }
 if (base)
   lines.push(

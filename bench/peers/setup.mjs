@@ -12,8 +12,9 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 export function setup() {
   if (!existsSync(join(here, 'node_modules', '.package-lock.json'))) {
-    console.error('bench/peers: installing its dependencies (npm ci)…');
-    execFileSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
+    console.error('bench/peers: installing its dependencies (npm ci --ignore-scripts)…');
+    // No install scripts: none of these packages needs one, and Prisma's would try to download engines.
+    execFileSync(npm, ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
   }
   if (!existsSync(join(here, 'generated', 'js', 'client.js'))) {
     console.error('bench/peers: generating the Prisma client…');

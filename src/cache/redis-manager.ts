@@ -1,5 +1,11 @@
 import { Redis } from 'ioredis';
-import { resolveRedisConfig, type RedisOptions, type ResolvedRedisConfig } from '../config/index.js';
+import {
+  checkOptions,
+  REDIS_MANAGER_OPTIONS,
+  resolveRedisConfig,
+  type RedisOptions,
+  type ResolvedRedisConfig,
+} from '../config/index.js';
 import { ConnectionError } from '../errors/index.js';
 import { logger, maskUrl } from '../logger/index.js';
 
@@ -83,6 +89,7 @@ export class RedisManager {
   #config: ResolvedRedisConfig | undefined;
 
   constructor(options: RedisManagerOptions = {}) {
+    checkOptions(options, REDIS_MANAGER_OPTIONS, 'new RedisManager()');
     this.#options = options;
   }
 
@@ -96,6 +103,12 @@ export class RedisManager {
    * (Redis is optional). Calling it again returns the same clients.
    */
   init(options: RedisManagerOptions = {}): Promise<RedisClients | undefined> {
+    try {
+      checkOptions(options, REDIS_MANAGER_OPTIONS, 'initRedis()');
+    } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- checkOptions throws ConfigError
+      return Promise.reject(err as Error);
+    }
     if (this.#state === 'ready') return Promise.resolve(this.#clients);
     if (this.#initializing) return this.#initializing;
     const start = async (): Promise<RedisClients | undefined> => {
@@ -111,7 +124,8 @@ export class RedisManager {
   async #init(options: RedisManagerOptions): Promise<RedisClients | undefined> {
     this.#state = 'initializing';
     this.#closing = undefined;
-    const config = resolveRedisConfig(options);
+    const { url, writeUrl, readUrl } = options;
+    const config = resolveRedisConfig({ url, writeUrl, readUrl });
     this.#config = config;
     if (config.writeUrl === undefined) {
       this.#state = 'ready';

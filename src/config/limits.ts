@@ -30,6 +30,7 @@ export const LIMITS = {
   'monitoring.slowThreshold': { min: 0, max: MAX_MILLISECONDS, unit: 'milliseconds' },
   'transaction.timeout': { min: 0, max: MAX_MILLISECONDS, unit: 'milliseconds, 0 disables' },
   stickyWindow: { min: 0, max: MAX_MILLISECONDS, unit: 'milliseconds' },
+  'redis.connectTimeout': { min: 1, max: MAX_MILLISECONDS, unit: 'milliseconds' },
   closeTimeout: { min: 0, max: MAX_MILLISECONDS, unit: 'milliseconds' },
   port: { min: 0, max: 65_535 },
   shutdownTimeout: { min: 0, max: MAX_MILLISECONDS, unit: 'milliseconds' },

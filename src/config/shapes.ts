@@ -51,3 +51,12 @@ export const REDIS_OPTIONS: Shape = {
   writeUrl: is.string,
   readUrl: is.string,
 };
+
+/** `RedisManagerOptions` (`initRedis()`, `ServerConfig.redis`): the URLs plus the connection limits. @internal */
+export const REDIS_MANAGER_OPTIONS: Shape = {
+  ...REDIS_OPTIONS,
+  connectTimeout: within(LIMITS['redis.connectTimeout']),
+  connectRetries: within(LIMITS.connectRetries),
+  connectionName: is.string,
+  closeTimeout: within(LIMITS.closeTimeout),
+};

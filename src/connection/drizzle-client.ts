@@ -26,6 +26,11 @@ export class DrizzleClient {
     this.#hooks = hooks;
   }
 
+  /** Runs one statement: rows as objects (`'object'`) or as arrays (`'array'`). */
+  run(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
+    return this.#execute(text, params, mode);
+  }
+
   /** Drizzle calls `unsafe(sql, params, { prepare })` and then awaits it or calls `.values()`. */
   unsafe(text: string, params: readonly unknown[] = []): LazyQuery {
     return new LazyQuery(this.#execute, text, params);

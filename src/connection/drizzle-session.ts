@@ -1,19 +1,73 @@
-import type { TablesRelationalConfig } from 'drizzle-orm';
+import * as drizzleOrm from 'drizzle-orm';
+import { Column, is, Param, Placeholder, SQL, Subquery, type TablesRelationalConfig } from 'drizzle-orm';
 import type { PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { PostgresJsPreparedQuery, PostgresJsSession } from 'drizzle-orm/postgres-js';
 import { toDatabaseError } from '../errors/index.js';
+import type { DrizzleClient } from './drizzle-client.js';
 
 type AnySession = PostgresJsSession<postgres.Sql, Record<string, unknown>, TablesRelationalConfig>;
 type PrepareArgs = Parameters<AnySession['prepareQuery']>;
+type SelectedField = { path: string[]; field: unknown };
+type Decoder = { mapFromDriverValue(value: unknown): unknown };
+type ParamFill = (values: Record<string, unknown>) => unknown;
+type RowMapper = (row: unknown[]) => Record<string, unknown>;
+
+/** The fields of PostgresJsPreparedQuery this class reads (Drizzle marks them internal). */
+interface DrizzleInternals {
+  client: DrizzleClient;
+  queryString: string;
+  params: unknown[];
+  fields: SelectedField[] | undefined;
+  customResultMapper: ((rows: unknown[][]) => unknown) | undefined;
+  joinsNotNullableMap: Record<string, boolean> | undefined;
+}
+
+/** Drizzle's row mapper: exported at run time, marked internal in its types. */
+const mapResultRow = (
+  drizzleOrm as unknown as {
+    mapResultRow: (fields: SelectedField[], row: unknown[], joins: Record<string, boolean> | undefined) => unknown;
+  }
+).mapResultRow;
+
+function rejectMapped(err: unknown): never {
+  throw toDatabaseError(err);
+}
 
 /**
- * Drizzle's prepared query with typed errors: a failing statement rejects with the DatabaseError of §5 (driver
- * error as `cause`) instead of DrizzleQueryError, whose message lists the SQL parameter values. Drizzle's query
- * cache is not used by this package, so its cache path is skipped too.
+ * Drizzle's prepared query, executed on a short path: the statement goes straight to this package's executor
+ * (routing, admission, monitoring), parameters are filled and rows mapped by functions compiled on the first
+ * execution instead of walking Drizzle's metadata on every call, and a failing statement rejects with the
+ * DatabaseError of §5 (driver error as `cause`) instead of DrizzleQueryError, whose message lists the SQL
+ * parameter values. Drizzle's query cache is not used by this package, so it is skipped. Results are the ones
+ * Drizzle's own `execute()` gives (its row mapper is used whenever a row is not a flat list of columns).
  * @internal
  */
 class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfig> {
+  #fill: ParamFill[] | undefined;
+  #mapRow: RowMapper | null | undefined;
+
+  override execute(placeholderValues: Record<string, unknown> = {}): Promise<unknown> {
+    const self = this as unknown as DrizzleInternals;
+    let params: unknown[];
+    try {
+      params = this.#params(self, placeholderValues);
+    } catch (err) {
+      return Promise.reject(toDatabaseError(err));
+    }
+    const { fields, customResultMapper, client, queryString } = self;
+    if (!fields && !customResultMapper) {
+      return client.run(queryString, params, 'object').then(undefined, rejectMapped);
+    }
+    return client.run(queryString, params, 'array').then((rows) => {
+      if (customResultMapper) return customResultMapper(rows as unknown[][]);
+      const map = this.#rowMapper(self);
+      if (map) return rows.map((row) => map(row as unknown[]));
+      const joins = self.joinsNotNullableMap;
+      return rows.map((row) => mapResultRow(fields!, row as unknown[], joins));
+    }, rejectMapped);
+  }
+
   async queryWithCache<T>(_queryString: string, _params: unknown[], query: () => Promise<T>): Promise<T> {
     try {
       return await query();
@@ -21,6 +75,64 @@ class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfi
       throw toDatabaseError(err);
     }
   }
+
+  #params(self: DrizzleInternals, values: Record<string, unknown>): unknown[] {
+    const fill = (this.#fill ??= self.params.map(compileParam));
+    const out = new Array<unknown>(fill.length);
+    for (let i = 0; i < fill.length; i++) out[i] = fill[i]!(values);
+    return out;
+  }
+
+  /** A mapper for rows that are a flat list of columns (every select of one table); null for nested results. */
+  #rowMapper(self: DrizzleInternals): RowMapper | null {
+    if (this.#mapRow !== undefined) return this.#mapRow;
+    const fields = self.fields ?? [];
+    if (fields.some((f) => f.path.length !== 1)) return (this.#mapRow = null);
+    const keys = fields.map((f) => f.path[0]!);
+    const decoders = fields.map((f) => decoderOf(f.field));
+    const n = keys.length;
+    return (this.#mapRow = (row) => {
+      const out: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) {
+        const raw = row[i];
+        out[keys[i]!] = raw === null ? null : decoders[i]!.mapFromDriverValue(raw);
+      }
+      return out;
+    });
+  }
+}
+
+function missing(name: string): Error {
+  return new Error(`No value for placeholder "${name}" was provided`);
+}
+
+/** What Drizzle's fillPlaceholders does for one parameter, decided once. */
+function compileParam(p: unknown): ParamFill {
+  if (is(p, Placeholder)) {
+    const name = p.name;
+    return (values) => {
+      if (!(name in values)) throw missing(name);
+      return values[name];
+    };
+  }
+  if (is(p, Param) && is(p.value, Placeholder)) {
+    const name = p.value.name;
+    const encoder = p.encoder;
+    return (values) => {
+      if (!(name in values)) throw missing(name);
+      return encoder.mapToDriverValue(values[name]);
+    };
+  }
+  return () => p;
+}
+
+/** The decoder Drizzle's mapResultRow uses for a selected field. */
+function decoderOf(field: unknown): Decoder {
+  if (is(field, Column)) return field;
+  type WithDecoder = { decoder: Decoder };
+  if (is(field, SQL)) return (field as unknown as WithDecoder).decoder;
+  if (is(field, Subquery)) return (field as unknown as { _: { sql: WithDecoder } })._.sql.decoder;
+  return (field as { sql: WithDecoder }).sql.decoder;
 }
 
 /**

@@ -65,7 +65,55 @@ export function redactValue(value: unknown, depth = 0): unknown {
   return out;
 }
 
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+/** SQLSTATE classes whose server messages name objects but never data values. */
+const SAFE_MESSAGE_CLASSES = new Set(['42', '0A', '25', '55', '3D', '3F', '2B']);
+/** Fields of a server error that name objects, never values (both spellings: postgres.js `*_name` and ours). */
+const SERVER_FIELDS = [
+  'code',
+  'severity',
+  'routine',
+  'constraint',
+  'constraint_name',
+  'table',
+  'table_name',
+  'column',
+  'column_name',
+  'schema',
+  'schema_name',
+];
+
+function isServerError(err: Error): err is Error & { code: string } {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && SQLSTATE.test(code) && ('severity' in err || 'routine' in err);
+}
+
+/**
+ * A PostgreSQL error as a log line may show it: SQLSTATE, severity and the object names. Its message is kept only
+ * for classes whose messages never quote a value (`invalid input syntax for type bigint: "abc"` is class 22),
+ * its detail only for those and integrity violations, with the row values elided; hint, where, the query and
+ * its parameters are left out, and so is the stack (it repeats the message).
+ */
+function redactServerError(err: Error & { code: string }): Record<string, unknown> {
+  const safe = SAFE_MESSAGE_CLASSES.has(err.code.slice(0, 2));
+  const out: Record<string, unknown> = {
+    type: err.name,
+    message: safe ? redactSecrets(err.message) : `SQLSTATE ${err.code}`,
+  };
+  const fields = err as unknown as Record<string, unknown>;
+  for (const key of SERVER_FIELDS) {
+    const value = fields[key];
+    if (typeof value === 'string' && value.length > 0) out[key] = value;
+  }
+  // Integrity violations explain themselves in `detail` ("Key (email)=(…) already exists."), values elided.
+  if (typeof fields.detail === 'string' && (safe || err.code.startsWith('23'))) {
+    out.detail = withoutRowValues(fields.detail);
+  }
+  return out;
+}
+
 function redactError(err: Error, depth: number): Record<string, unknown> {
+  if (isServerError(err)) return redactServerError(err);
   const out: Record<string, unknown> = {
     type: err.name,
     message: redactSecrets(withoutParams(err.message)),

@@ -52,7 +52,15 @@ function observed<T>(
   run: () => Promise<T>,
   shape: (() => string) | undefined,
 ): Promise<T> {
-  if (!config.enabled) return run().catch(rethrowMapped);
+  if (!config.enabled) {
+    // Statements run through this package's Drizzle session, which rejects with mapped errors already; only
+    // something thrown before a statement ran (a bad value, a missing id column) still needs mapping.
+    try {
+      return run();
+    } catch (err) {
+      return Promise.reject(toDatabaseError(err));
+    }
+  }
   countShape(operation, table, shape);
   const started = performance.now();
   return run().then(
@@ -81,10 +89,6 @@ function observed<T>(
       throw mapped;
     },
   );
-}
-
-function rethrowMapped(err: unknown): never {
-  throw toDatabaseError(err);
 }
 
 function reportSlow(operation: string, table: string, role: Role, durationMs: number): void {

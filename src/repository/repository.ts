@@ -3,13 +3,13 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { getDatabase, getDatabaseManager } from '../database/default.js';
 import type { Database } from '../database/index.js';
 import { ambient } from '../context/index.js';
-import { InvalidQueryError, NotFoundError, StaleVersionError } from '../errors/index.js';
+import { InvalidQueryError, NotFoundError, StaleVersionError, toDatabaseError } from '../errors/index.js';
 import { buildWhere, isEmptyFilter, isSqlWhere } from './filter.js';
 import { monitored, type Role } from './monitor.js';
 import { checkCount, orderExpressions, parseSort } from './order.js';
 import { decodeCursor, encodeCursor, keysetCondition, keysetSort } from './cursor.js';
 import { repositorySettings } from './settings.js';
-import { columnKey, placeholderValues, Statements, writeKeys } from './statements.js';
+import { columnKey, placeholderValues, Statements, writeKeys, type Prepared } from './statements.js';
 import { TableInfo } from './table-info.js';
 import type {
   BulkOptions,
@@ -113,16 +113,21 @@ export class Repository<TTable extends PgTable> {
    * const user = await userRepo.findById(1);
    * ```
    */
-  async findById(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | null> {
-    const s = this.#bound();
-    if (options?.withDeleted && this.#info.deletedAt) {
-      return this.findOne(eq(this.#info.requireId('findById'), id), options);
+  findById(id: IdOf<TTable>, options?: ReadOptions): Promise<RowOf<TTable> | null> {
+    let s: Statements;
+    let statement: Prepared;
+    try {
+      s = this.#bound();
+      if (options?.withDeleted && this.#info.deletedAt) {
+        return this.findOne(eq(this.#info.requireId('findById'), id), options);
+      }
+      statement = s.findById();
+    } catch (err) {
+      return Promise.reject(toDatabaseError(err));
     }
-    const statement = s.findById();
-    return monitored(s.monitor, 'findById', this.#info.name, this.#readRole(s), async () => {
-      const rows = (await statement.execute({ id })) as Rows;
-      return (rows[0] as RowOf<TTable> | undefined) ?? null;
-    });
+    return monitored(s.monitor, 'findById', this.#info.name, this.#readRole(s), () =>
+      statement.execute({ id }).then(firstRowOrNull),
+    ) as Promise<RowOf<TTable> | null>;
   }
 
   /**
@@ -318,21 +323,25 @@ export class Repository<TTable extends PgTable> {
    * const user = await userRepo.save({ email: 'a@b.c', name: 'Ada' });
    * ```
    */
-  async save(data: NewRowOf<TTable>): Promise<RowOf<TTable>> {
-    const s = this.#bound();
-    const keys = writeKeys(this.#info, data, 'save');
-    const statement = s.insert(keys);
-    const run = statement
-      ? () => statement.execute(placeholderValues(keys, data))
-      : () =>
-          s.write
-            .insert(this.#table)
-            .values(data as never)
-            .returning();
-    return monitored(s.monitor, 'save', this.#info.name, s.writeRole, async () => {
-      const rows = (await run()) as Rows;
-      return rows[0] as RowOf<TTable>;
-    });
+  save(data: NewRowOf<TTable>): Promise<RowOf<TTable>> {
+    let s: Statements;
+    let run: () => Promise<unknown>;
+    try {
+      s = this.#bound();
+      const keys = writeKeys(this.#info, data, 'save');
+      const statement = s.insert(keys);
+      run = statement
+        ? () => statement.execute(placeholderValues(keys, data as Record<string, unknown>)).then(firstRow)
+        : () =>
+            s.write
+              .insert(this.#table)
+              .values(data as never)
+              .returning()
+              .then(firstRow);
+    } catch (err) {
+      return Promise.reject(toDatabaseError(err));
+    }
+    return monitored(s.monitor, 'save', this.#info.name, s.writeRole, run) as Promise<RowOf<TTable>>;
   }
 
   /**
@@ -376,25 +385,36 @@ export class Repository<TTable extends PgTable> {
    * const user = await userRepo.update(1, { name: 'Grace' });
    * ```
    */
-  async update(id: IdOf<TTable>, data: Partial<NewRowOf<TTable>>): Promise<RowOf<TTable> | null> {
-    const s = this.#bound();
-    const record = data as Record<string, unknown>;
-    let keys = writeKeys(this.#info, data, 'update');
-    const checkVersion = this.#info.version !== undefined && keys.includes('version');
-    if (checkVersion) keys = keys.filter((k) => k !== 'version');
-    if (keys.length === 0 && !this.#info.updatedAt && !this.#info.version) {
-      throw new InvalidQueryError(`update() on ${this.#info.name} needs at least one column to set`);
+  update(id: IdOf<TTable>, data: Partial<NewRowOf<TTable>>): Promise<RowOf<TTable> | null> {
+    let s: Statements;
+    let run: () => Promise<unknown>;
+    try {
+      s = this.#bound();
+      const record = data as Record<string, unknown>;
+      let keys = writeKeys(this.#info, data, 'update');
+      const checkVersion = this.#info.version !== undefined && keys.includes('version');
+      if (checkVersion) keys = keys.filter((k) => k !== 'version');
+      if (keys.length === 0 && !this.#info.updatedAt && !this.#info.version) {
+        throw new InvalidQueryError(`update() on ${this.#info.name} needs at least one column to set`);
+      }
+      const statement = s.update(keys, checkVersion);
+      const values = placeholderValues(keys, record);
+      values.id = id;
+      if (checkVersion) values.expectedVersion = record.version;
+      const execute = statement
+        ? () => statement.execute(values)
+        : () => this.#updateById(s, id, keys, record, checkVersion);
+      run = checkVersion
+        ? async () => {
+            const rows = (await execute()) as Rows;
+            if (rows.length === 0) await this.#staleOrMissing(s, id, record.version);
+            return rows[0] ?? null;
+          }
+        : () => execute().then(firstRowOrNull);
+    } catch (err) {
+      return Promise.reject(toDatabaseError(err));
     }
-    const statement = s.update(keys, checkVersion);
-    const values = placeholderValues(keys, record);
-    values.id = id;
-    if (checkVersion) values.expectedVersion = record.version;
-    const run = statement ? () => statement.execute(values) : () => this.#updateById(s, id, keys, record, checkVersion);
-    return monitored(s.monitor, 'update', this.#info.name, s.writeRole, async () => {
-      const rows = (await run()) as Rows;
-      if (rows.length === 0 && checkVersion) await this.#staleOrMissing(s, id, record.version);
-      return (rows[0] as RowOf<TTable> | undefined) ?? null;
-    });
+    return monitored(s.monitor, 'update', this.#info.name, s.writeRole, run) as Promise<RowOf<TTable> | null>;
   }
 
   #updateById(
@@ -486,13 +506,18 @@ export class Repository<TTable extends PgTable> {
    * const removed = await userRepo.delete(1);
    * ```
    */
-  async delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | null> {
-    const s = this.#bound();
-    const statement = this.#info.deletedAt && !options?.hard ? s.softDeleteById() : s.deleteById();
-    return monitored(s.monitor, 'delete', this.#info.name, s.writeRole, async () => {
-      const rows = (await statement.execute({ id })) as Rows;
-      return (rows[0] as RowOf<TTable> | undefined) ?? null;
-    });
+  delete(id: IdOf<TTable>, options?: DeleteOptions): Promise<RowOf<TTable> | null> {
+    let s: Statements;
+    let statement: Prepared;
+    try {
+      s = this.#bound();
+      statement = this.#info.deletedAt && !options?.hard ? s.softDeleteById() : s.deleteById();
+    } catch (err) {
+      return Promise.reject(toDatabaseError(err));
+    }
+    return monitored(s.monitor, 'delete', this.#info.name, s.writeRole, () =>
+      statement.execute({ id }).then(firstRowOrNull),
+    ) as Promise<RowOf<TTable> | null>;
   }
 
   /**
@@ -572,6 +597,16 @@ export class Repository<TTable extends PgTable> {
     if (!column) throw new InvalidQueryError(`Unknown column ${JSON.stringify(key)} in ${what} on ${this.#info.name}`);
     return column;
   }
+}
+
+/** The first row of a result (an INSERT … RETURNING always has one). */
+function firstRow(rows: unknown): unknown {
+  return (rows as unknown[])[0];
+}
+
+/** The first row of a result, or null. */
+function firstRowOrNull(rows: unknown): unknown {
+  return (rows as unknown[])[0] ?? null;
 }
 
 /** The filter keys of a bulk write, for the N+1 detector (never the values). */

@@ -62,13 +62,13 @@ export class Statements {
     return alive ? and(byId, this.alive()) : byId;
   }
 
+  /** Without LIMIT when `id` is the primary key or unique: at most one row matches, and a limit is a parameter. */
   findById(): Prepared {
-    return (this.#findById ??= this.read
-      .select()
-      .from(this.#table)
-      .where(this.#byId('findById', true))
-      .limit(1)
-      .prepare(`${this.#info.name}_find_by_id`));
+    if (this.#findById) return this.#findById;
+    const id = this.#info.requireId('findById');
+    const query = this.read.select().from(this.#table).where(this.#byId('findById', true)).$dynamic();
+    if (!id.primary && !id.isUnique) query.limit(1);
+    return (this.#findById = query.prepare(`${this.#info.name}_find_by_id`));
   }
 
   deleteById(): Prepared {

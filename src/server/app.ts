@@ -1,7 +1,9 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { getReadToken, withReadSession } from '../database/index.js';
 import type { Registry } from 'prom-client';
 import { errorHandler } from './error-handler.js';
+import { asJsonError, errorJson } from './http-errors.js';
 import { checkReadiness, type MigrationCheck } from './readiness.js';
 import { httpMetrics } from './server-metrics.js';
 import type { EndpointOptions, FetchApp } from './types.js';
@@ -21,6 +23,8 @@ export interface RootAppOptions {
   readTokenHeader: string | false;
   /** The prom-client registry `/metrics` serves and the HTTP metrics go to. */
   registry: Registry;
+  /** Largest request body in bytes; false for no limit. */
+  bodyLimit: number | false;
 }
 
 /**
@@ -33,6 +37,7 @@ export function buildRootApp(options: RootAppOptions): Hono {
   const root = new Hono();
   root.onError(errorHandler());
   const http = httpMetrics(options.registry);
+  root.notFound(() => errorJson(404, 'Not Found'));
 
   root.use('*', async function serverLifecycle(c, next) {
     if (state.draining) {
@@ -51,6 +56,21 @@ export function buildRootApp(options: RootAppOptions): Hono {
     if (state.draining) c.header('Connection', 'close');
     return undefined;
   });
+
+  if (options.bodyLimit !== false) {
+    const maxSize = options.bodyLimit;
+    // The rest of an oversized body is never read: the connection closes after the answer.
+    root.use(
+      '*',
+      bodyLimit({
+        maxSize,
+        onError: () =>
+          errorJson(413, `The request body is larger than ${maxSize} bytes`, 'PAYLOAD_TOO_LARGE', {
+            Connection: 'close',
+          }),
+      }),
+    );
+  }
 
   const tokenHeader = options.readTokenHeader;
   if (tokenHeader !== false) {
@@ -85,6 +105,7 @@ export function buildRootApp(options: RootAppOptions): Hono {
   }
 
   const app = options.app;
-  if (app) root.all('*', (c) => app.fetch(c.req.raw, c.env));
+  // The app's own plain-text errors (Hono's default 404, an HTTPException without a handler) answer as JSON too.
+  if (app) root.all('*', async (c) => asJsonError(await app.fetch(c.req.raw, c.env)));
   return root;
 }

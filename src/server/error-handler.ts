@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { DatabaseError, findServerError, toDatabaseError } from '../errors/index.js';
 import { errorBody, httpStatusOf } from '../http/index.js';
 import { logger } from '../logger/index.js';
+import { asJsonError, errorJson } from './http-errors.js';
 
 const log = logger.child('server');
 
@@ -12,11 +13,22 @@ function isDatabaseFailure(err: unknown): boolean {
   return err instanceof Error && err.name === 'DrizzleQueryError';
 }
 
+/** `c.req.json()` on a body that is not JSON throws a bare SyntaxError, whose message quotes the body. */
+function isMalformedJson(err: Error): boolean {
+  return err instanceof SyntaxError && /JSON/i.test(err.message);
+}
+
 /**
- * A Hono `onError` handler: HTTP errors of the handler (HTTPException) answer as they are; errors of the data
- * layer — typed ones, and raw driver or Drizzle errors, mapped with `toDatabaseError()` — answer with their status
- * (409 unique/foreign-key, 400 not-null/check/invalid query, 404, 503 unavailable, 504 timeout) and
- * `{ error: { code, message } }`; anything else is a 500 with a generic body. 5xx are logged.
+ * A Hono `onError` handler that answers every error as JSON in one shape, `{ error: { code, message } }`:
+ * - an HTTPException with its status and message (`NOT_FOUND`, `BAD_REQUEST`, `PAYLOAD_TOO_LARGE`…); one that
+ *   carries its own JSON response keeps it;
+ * - errors of the data layer — typed ones, and raw driver or Drizzle errors, mapped with `toDatabaseError()` —
+ *   with their status (409 unique/foreign-key, 400 not-null/check/invalid query, 404, 503 unavailable, 504
+ *   timeout) and code;
+ * - a body that is not JSON (`await c.req.json()` threw) as 400 `MALFORMED_JSON`;
+ * - anything else as 500 `INTERNAL_ERROR` with a generic message.
+ *
+ * 5xx are logged, without parameter values or value-quoting server messages (the logger drops them).
  *
  * @example
  * ```ts
@@ -25,15 +37,16 @@ function isDatabaseFailure(err: unknown): boolean {
  * ```
  */
 export function errorHandler(): ErrorHandler {
-  return function spfnErrorHandler(err, c) {
-    if (err instanceof HTTPException) return err.getResponse();
+  return async function spfnErrorHandler(err, c) {
+    if (err instanceof HTTPException) return asJsonError(err.getResponse());
     if (isDatabaseFailure(err)) {
       const mapped = toDatabaseError(err);
       const status = httpStatusOf(mapped);
-      if (status >= 500) log.error({ err: mapped, route: `${c.req.method} ${c.req.path}` }, 'request failed');
+      if (status >= 500) log.error({ err: mapped, route: `${c.req.method} ${c.req.routePath}` }, 'request failed');
       return c.json(errorBody(mapped), status as 500);
     }
-    log.error({ err, route: `${c.req.method} ${c.req.path}` }, 'request failed');
-    return c.json({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error' } }, 500);
+    if (isMalformedJson(err)) return errorJson(400, 'The request body is not valid JSON', 'MALFORMED_JSON');
+    log.error({ err, route: `${c.req.method} ${c.req.routePath}` }, 'request failed');
+    return errorJson(500, 'Internal server error', 'INTERNAL_ERROR');
   };
 }

@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import { closeRedis, initRedis } from '../cache/index.js';
 import { resolveServerConfig, type ResolvedServerConfig } from '../config/index.js';
 import { closeDatabase, initDatabase } from '../database/index.js';
+import { ConfigError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
 import { enableDefaultMetrics, metricsRegistry } from '../metrics/index.js';
 import { buildRootApp, type ServerState } from './app.js';
@@ -80,6 +81,7 @@ export async function createServer(config: ServerConfig = {}): Promise<SpfnServe
     migrations,
     readTokenHeader: merged.readTokenHeader ?? 'x-read-token',
     registry,
+    bodyLimit: resolveBodyLimit(merged.bodyLimit),
   });
   let httpServer: Server | undefined;
   let shuttingDown: Promise<ShutdownReport> | undefined;
@@ -198,6 +200,15 @@ export async function startServer(config: ServerConfig = {}): Promise<SpfnServer
     throw err;
   }
   return server;
+}
+
+/** Default largest request body: 1 MiB. */
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+function resolveBodyLimit(value: number | false | undefined): number | false {
+  if (value === undefined) return DEFAULT_BODY_LIMIT;
+  if (value === false || (Number.isSafeInteger(value) && value > 0)) return value;
+  throw new ConfigError('bodyLimit', 'expected a positive whole number of bytes, or false for no limit');
 }
 
 /** Beyond the grace period: the abort settle time and the bounded closing of connections. */

@@ -75,6 +75,11 @@ export interface ServerConfig extends ServerOptions {
    * off. Default `x-read-token`.
    */
   readTokenHeader?: string | false;
+  /**
+   * Largest request body in bytes, for every route; a larger one is answered 413 `PAYLOAD_TOO_LARGE` (JSON) without
+   * reading the rest, and the connection closes. `false` turns the limit off. Default 1048576 (1 MiB).
+   */
+  bodyLimit?: number | false;
   /** Runs after the database (and Redis, and migrations) are ready and before the port opens. */
   beforeStart?: () => Promise<void> | void;
 }

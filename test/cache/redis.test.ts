@@ -115,4 +115,13 @@ describe('@spfn/core/cache', () => {
     const manager = new RedisManager({ url: 'http://127.0.0.1:6379' });
     await expect(manager.init()).rejects.toThrow(/redis\.url.*redis:\/\//);
   });
+
+  it('refuses unknown option keys and out-of-range limits, naming the key and the accepted ones', async () => {
+    await expect(initRedis({ urll: 'redis://127.0.0.1:6379' } as never)).rejects.toThrow(
+      /urll: is not an option; accepted: url, writeUrl, readUrl, connectTimeout, connectRetries, connectionName/,
+    );
+    expect(() => new RedisManager({ connectRetries: -1 })).toThrow(/connectRetries.*integer from 0 to 100/);
+    expect(() => new RedisManager({ closeTimeout: '5' as never })).toThrow(/closeTimeout/);
+    expect(tryGetRedis()).toBeUndefined();
+  });
 });

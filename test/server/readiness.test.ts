@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminQuery,
+  pauseCluster,
+  resumeCluster,
   startCluster,
   startReplica,
   startServerAgain,
@@ -18,6 +20,9 @@ let replica: Cluster | undefined;
 let redis: TestRedis | undefined;
 let service: ServiceProcess | undefined;
 const appName = `spfn-test-ready-${process.pid}`;
+/** The default probeTimeout, and what a loaded test machine may add to it. */
+const PROBE_TIMEOUT_MS = 2000;
+const MARGIN_MS = 500;
 
 beforeAll(async () => {
   primary = await startCluster({ name: 'ready-primary' });
@@ -101,5 +106,55 @@ describe('readiness against a throwaway cluster and a private Redis', () => {
     expect(await waitFor(async () => (await ready()).status === 200, 30_000, 200)).toBe(true);
     const back = await call(service!, 'POST', '/users', { email: 'back@example.com', name: 'Back' });
     expect(back.status).toBe(201);
+  });
+
+  it('answers within the probe timeout with the pool exhausted, showing the pool as down with its counters', async () => {
+    const max = (await ready()).body.checks.database.primary.pool.max as number;
+    const holding = Array.from({ length: max }, () => call(service!, 'GET', '/demo/slow?ms=5000'));
+    try {
+      expect(
+        await waitFor(async () => {
+          const res = await call(service!, 'GET', '/metrics');
+          return String(res.body).includes(`spfn_db_pool_active_connections{pool="primary"} ${max}`);
+        }, 10_000),
+      ).toBe(true);
+      const started = performance.now();
+      const res = await ready();
+      const tookMs = performance.now() - started;
+      console.info(`/health/ready with the pool exhausted answered in ${tookMs.toFixed(0)} ms (probeTimeout 2000)`);
+      expect(tookMs).toBeLessThan(PROBE_TIMEOUT_MS + MARGIN_MS);
+      expect(res.status).toBe(503);
+      expect(res.body.checks.database.primary).toMatchObject({
+        status: 'down',
+        error: expect.stringMatching(/No connection free/),
+        pool: { active: max, idle: 0, max },
+      });
+      expect(res.body.checks.migrations.status).toEqual(expect.any(String));
+      expect(res.body.checks.redis.status).toBe('up');
+    } finally {
+      await Promise.all(holding);
+    }
+    expect(await waitFor(async () => (await ready()).status === 200, 10_000, 200)).toBe(true);
+  });
+
+  it('answers within the probe timeout with the primary frozen (SIGSTOP), each part with its status', async () => {
+    pauseCluster(primary!);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        const res = await ready();
+        const tookMs = performance.now() - started;
+        console.info(`/health/ready with the primary frozen answered in ${tookMs.toFixed(0)} ms (probeTimeout 2000)`);
+        expect(tookMs).toBeLessThan(PROBE_TIMEOUT_MS + MARGIN_MS);
+        expect(res.status).toBe(503);
+        expect(res.body.checks.database.primary.status).toBe('down');
+        expect(res.body.checks.migrations).toMatchObject({ status: 'unknown', error: expect.any(String) });
+        expect(res.body.checks.redis.status).toBe('up');
+        expect(res.body.checks.shutdown.status).toBe('serving');
+      }
+    } finally {
+      resumeCluster(primary!);
+    }
+    expect(await waitFor(async () => (await ready()).status === 200, 30_000, 200)).toBe(true);
   });
 });

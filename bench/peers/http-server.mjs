@@ -1,0 +1,35 @@
+// The server of the HTTP benchmark, in a process of its own: prints its port, serves until stdin closes.
+// GET /constant (the ceiling: no database), GET /users/:id (the repository), GET /tx/users/:id (the same under
+// Transactional()).
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { items } from './contenders/schema.mjs';
+
+const { closeDatabase, getRepository, initDatabase, Transactional } = await import(
+  process.env.PEERS_SPFN_DB ?? '../../dist/db/index.js'
+);
+
+await initDatabase({
+  url: process.env.PEERS_URL,
+  pool: { max: Number(process.env.PEERS_POOL ?? 10) },
+  healthCheck: { enabled: false },
+  applicationName: 'spfn-bench-http',
+});
+const repo = getRepository(items);
+const app = new Hono();
+const findUser = async (c) => {
+  const row = await repo.findById(Number(c.req.param('id')));
+  return row ? c.json(row) : c.json({ error: { code: 'NOT_FOUND', message: 'no such user' } }, 404);
+};
+app.get('/constant', (c) => c.json({ id: 1, name: 'constant', qty: 1 }));
+app.get('/users/:id', findUser);
+app.get('/tx/users/:id', Transactional(), findUser);
+
+const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+  console.log(JSON.stringify({ port: info.port }));
+});
+process.stdin.resume();
+process.stdin.on('end', () => {
+  server.close();
+  void closeDatabase().then(() => process.exit(0));
+});
