@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, register, type Registry } from 'prom-client';
 import { describeValue, is, type Rule } from '../config/index.js';
+import { ConfigError } from '../errors/index.js';
 import { DatabaseMetrics } from './database.js';
 
 /**
@@ -56,7 +57,17 @@ export function databaseMetrics(options?: MetricsOptions): DatabaseMetrics {
   const registry = metricsRegistry(options);
   let metrics = byRegistry.get(registry);
   if (!metrics) {
-    metrics = new DatabaseMetrics(registry);
+    try {
+      metrics = new DatabaseMetrics(registry);
+    } catch (err) {
+      // prom-client refuses a second metric of the same name: another copy of this package (or the application)
+      // registered ours in this registry already.
+      throw new ConfigError(
+        'metrics.registry',
+        `already holds a metric named like ours (${err instanceof Error ? err.message : String(err)}); ` +
+          'pass a registry of its own to each copy of @spfn/core',
+      );
+    }
     byRegistry.set(registry, metrics);
   } else {
     metrics.ensureRegistered();

@@ -198,6 +198,18 @@ describe('the metrics and tracing options', () => {
   });
 });
 
+describe('a registry that already holds a metric of ours', () => {
+  it('is refused with a ConfigError naming metrics.registry, leaving nothing open', async () => {
+    const taken = new Registry();
+    new Counter({ name: 'spfn_db_queries_total', help: 'someone else', registers: [taken] });
+    const manager = new DatabaseManager({ url: t.url, applicationName: t.appName, metrics: { registry: taken } });
+    const err = await manager.init().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe('metrics.registry');
+    expect(manager.initialized).toBe(false);
+  });
+});
+
 describe('replica metrics', () => {
   it('counts replica reads, and reads sent to the primary because the replica was behind or down', async () => {
     // A second database stands in for a replica (as in the routing tests): it answers reads, never writes.
