@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { Counter, Registry, register } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, DatabaseManager, getDatabase, initDatabase, transaction } from '@spfn/core/db';
-import { ConfigError, PoolTimeoutError, TransactionTimeoutError } from '@spfn/core/errors';
+import { ConfigError, PoolTimeoutError, SerializationError, TransactionTimeoutError } from '@spfn/core/errors';
 import { createServer } from '@spfn/core/server';
 import { closedPort, createTestDatabase, expectNoLeaksThenDrop, type TestDatabase } from '../helpers/pg.js';
 import { parsePrometheus, type Exposition } from '../helpers/prometheus.js';
@@ -104,11 +104,19 @@ describe('metrics in a prom-client registry', () => {
         { timeout: 200 },
       ),
     ).rejects.toBeInstanceOf(TransactionTimeoutError);
+    let attempts = 0;
+    await transaction(
+      async () => {
+        if (++attempts === 1) throw new SerializationError('could not serialize access', { sqlState: '40001' });
+      },
+      { retry: { attempts: 2, baseDelay: 1 } },
+    );
     const moved = delta(before, await scrape());
-    expect(moved('spfn_db_transactions_total', { outcome: 'commit' })).toBe(1);
-    expect(moved('spfn_db_transactions_total', { outcome: 'rollback' })).toBe(2);
+    expect(moved('spfn_db_transaction_retries_total')).toBe(1);
+    expect(moved('spfn_db_transactions_total', { outcome: 'commit' })).toBe(2);
+    expect(moved('spfn_db_transactions_total', { outcome: 'rollback' })).toBe(3); // the retried attempt too
     expect(moved('spfn_db_transactions_total', { outcome: 'timeout' })).toBe(1);
-    expect(moved('spfn_db_transaction_duration_seconds_count')).toBe(4);
+    expect(moved('spfn_db_transaction_duration_seconds_count')).toBe(6);
     expect(moved('spfn_db_timeouts_total', { kind: 'query' })).toBe(1);
     expect(moved('spfn_db_timeouts_total', { kind: 'transaction' })).toBe(1);
     expect(moved('spfn_db_query_errors_total', { code: 'QUERY_TIMEOUT' })).toBeGreaterThanOrEqual(1);

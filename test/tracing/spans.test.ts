@@ -11,7 +11,7 @@ import { bigint, pgTable, text } from 'drizzle-orm/pg-core';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { closeDatabase, getDatabase, getRepository, initDatabase, transaction, Transactional } from '@spfn/core/db';
-import { TransactionTimeoutError } from '@spfn/core/errors';
+import { SerializationError, TransactionTimeoutError } from '@spfn/core/errors';
 import { logger } from '@spfn/core/logger';
 import { captureLogs } from '../helpers/log-capture.js';
 import { createTestDatabase, expectNoLeaksThenDrop, type TestDatabase } from '../helpers/pg.js';
@@ -192,6 +192,23 @@ describe('OpenTelemetry spans', () => {
     const sleep = byName(spans, 'SELECT');
     expect(parentOf(sleep)).toBe(idOf(tx));
     expect(sleep.attributes['error.type']).toBe('57014');
+  });
+
+  it('keeps one transaction span across retries, with the retry count and an event per retry', async () => {
+    let attempts = 0;
+    await transaction(
+      async () => {
+        await getDatabase().execute(sql`select 1`);
+        if (++attempts === 1) throw new SerializationError('could not serialize access', { sqlState: '40001' });
+      },
+      { name: 'transfer', retry: { attempts: 3, baseDelay: 1 } },
+    );
+    const spans = exporter.getFinishedSpans();
+    const tx = byName(spans, 'transaction transfer');
+    expect(tx.attributes).toMatchObject({ 'spfn.transaction.outcome': 'commit', 'spfn.transaction.retries': 1 });
+    expect(tx.events.map((e) => [e.name, e.attributes?.['error.type']])).toEqual([['retry', '40001']]);
+    // Both attempts' statements are its children.
+    expect(spans.filter((s) => s.name === 'SELECT').map(parentOf)).toEqual([idOf(tx), idOf(tx)]);
   });
 
   it('puts trace_id and span_id on log lines written under a span, and none outside', () => {
