@@ -2,7 +2,8 @@
 // one run. Prints ops/s, p50/p99 and ratios; writes bench/results/bench-<time>.json.
 // Settings: BENCH_DATABASE_URL (default: a fresh database on TEST_PG_URL / 127.0.0.1:5432, dropped at the end),
 // BENCH_SECONDS (per cell and contender, default 1), BENCH_ROUNDS (median of, default 3), BENCH_POOL (default 10),
-// BENCH_ONLY (comma-separated workloads, e.g. findById,tx3).
+// BENCH_ONLY (comma-separated workloads, e.g. findById,tx3). findById and tx3 also run with and without an
+// OpenTelemetry SDK (bench/observability.mjs).
 import { randomBytes } from 'node:crypto';
 import { URL } from 'node:url';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { bigint, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import { closeDatabase, getRepository, initDatabase, transaction } from '../dist/db/index.js';
+import { benchObservability } from './observability.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -55,7 +57,8 @@ await setup.unsafe(`
 
 const pg = postgres(url, { max: POOL, onnotice: () => undefined });
 const dz = drizzle(postgres(url, { max: POOL, onnotice: () => undefined }));
-await initDatabase({ url, pool: { max: POOL }, healthCheck: { enabled: false }, applicationName: 'spfn-bench' });
+const dbOptions = { url, pool: { max: POOL }, healthCheck: { enabled: false }, applicationName: 'spfn-bench' };
+await initDatabase(dbOptions);
 const repo = getRepository(items);
 
 const randomId = () => 1 + Math.floor(Math.random() * SEED);
@@ -243,6 +246,21 @@ for (const r of results) {
   );
 }
 
+const traced = Object.fromEntries(
+  ['findById', 'tx3'].filter((w) => !only || only.has(w)).map((w) => [w, workloads[w].repository]),
+);
+const observability =
+  Object.keys(traced).length === 0
+    ? []
+    : await benchObservability({
+        workloads: traced,
+        dbOptions,
+        measure,
+        concurrency: CONCURRENCY,
+        rounds: ROUNDS,
+        seconds: SECONDS,
+      });
+
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const file = new URL(`./results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
 writeFileSync(
@@ -253,6 +271,7 @@ writeFileSync(
       node: process.version,
       settings: { seconds: SECONDS, rounds: ROUNDS, pool: POOL, seedRows: SEED, concurrency: CONCURRENCY },
       results,
+      observability,
     },
     null,
     2,

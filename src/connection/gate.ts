@@ -5,6 +5,7 @@ interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  since: number;
 }
 
 /**
@@ -18,13 +19,21 @@ export class Gate {
   readonly #acquireTimeout: number;
   readonly #pool: string;
   readonly #onTimeout: (err: PoolTimeoutError) => void;
+  readonly #onWait: ((pool: string, waitedMs: number) => void) | undefined;
   #exclusive = 0;
   #shared = 0;
   readonly #waiters: Waiter[] = [];
   #closed = false;
 
-  constructor(pool: string, max: number, acquireTimeout: number, onTimeout: (err: PoolTimeoutError) => void) {
+  constructor(
+    pool: string,
+    max: number,
+    acquireTimeout: number,
+    onTimeout: (err: PoolTimeoutError) => void,
+    onWait?: (pool: string, waitedMs: number) => void,
+  ) {
     this.#pool = pool;
+    this.#onWait = onWait;
     this.#max = max;
     this.#acquireTimeout = acquireTimeout;
     this.#onTimeout = onTimeout;
@@ -103,6 +112,7 @@ export class Gate {
           reject(err);
           this.#drain();
         }, this.#acquireTimeout),
+        since: performance.now(),
       };
       this.#waiters.push(waiter);
     });
@@ -114,6 +124,7 @@ export class Gate {
       clearTimeout(w.timer);
       if (w.exclusive) this.#exclusive++;
       else this.#shared++;
+      this.#onWait?.(this.#pool, performance.now() - w.since);
       w.resolve();
     }
   }

@@ -29,6 +29,8 @@ export interface PglitePoolOptions {
   dataDir: string;
   acquireTimeout: number;
   onPoolTimeout: (err: PoolTimeoutError) => void;
+  /** Told how long a caller queued for the connection, each time one had to. */
+  onPoolWait?: (pool: string, waitedMs: number) => void;
 }
 
 /**
@@ -60,7 +62,11 @@ export class PglitePool implements Pool {
     } catch (err) {
       throw new ConnectionError(`Could not open the embedded database in ${options.dataDir}`, { cause: err });
     }
-    return new PglitePool(db, options.dataDir, new Gate('embedded', 1, options.acquireTimeout, options.onPoolTimeout));
+    return new PglitePool(
+      db,
+      options.dataDir,
+      new Gate('embedded', 1, options.acquireTimeout, options.onPoolTimeout, options.onPoolWait),
+    );
   }
 
   counts(): PoolCounts {

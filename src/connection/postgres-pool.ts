@@ -2,7 +2,6 @@ import postgres from 'postgres';
 import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, toDatabaseError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
-import { recordConnectionDestroyed } from '../metrics/index.js';
 import { Gate } from './gate.js';
 import type { Pool, PooledConnection, PoolRole } from './pool.js';
 import { PostgresConnection, type BackendTerminator } from './postgres-connection.js';
@@ -22,6 +21,10 @@ export interface PostgresPoolOptions {
   prepare: boolean;
   applicationName: string;
   onPoolTimeout: (err: PoolTimeoutError) => void;
+  /** Told how long a caller queued for a connection, each time one had to. */
+  onPoolWait?: (pool: string, waitedMs: number) => void;
+  /** Told each time a connection in doubt was ended; `confirmed` when its session was seen to close. */
+  onConnectionDestroyed?: (pool: string, confirmed: boolean) => void;
 }
 
 type Params = postgres.ParameterOrJSON<never>[];
@@ -74,7 +77,7 @@ export class PostgresPool implements Pool {
     this.name = options.name;
     this.role = options.role;
     this.displayUrl = maskUrl(options.url);
-    this.#gate = new Gate(options.name, options.max, options.acquireTimeout, options.onPoolTimeout);
+    this.#gate = new Gate(options.name, options.max, options.acquireTimeout, options.onPoolTimeout, options.onPoolWait);
     this.#options = options;
     this.#sql = PostgresPool.#client(options, undefined, () => this.#onDriverClose());
   }
@@ -261,7 +264,7 @@ export class PostgresPool implements Pool {
         void this.#retire(probe);
       }
     },
-    onDestroyed: (confirmed) => recordConnectionDestroyed(this.name, confirmed),
+    onDestroyed: (confirmed) => this.#options.onConnectionDestroyed?.(this.name, confirmed),
   };
 
   async probe(timeoutMs: number): Promise<void> {

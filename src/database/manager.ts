@@ -26,7 +26,22 @@ import {
 } from '../errors/index.js';
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
-import { recordPoolTimeout, recordQuery } from '../metrics/index.js';
+import {
+  databaseMetrics,
+  METRICS_OPTIONS_RULE,
+  type DatabaseMetrics,
+  type MetricsOptions,
+  type PoolStats,
+} from '../metrics/index.js';
+import {
+  endStatementSpan,
+  resolveTracer,
+  serverAttributes,
+  startStatementSpan,
+  TRACING_OPTIONS_RULE,
+  type TracingOptions,
+} from '../tracing/index.js';
+import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import { TRANSACTION_OPTIONS } from '../transaction/options.js';
 import { currentFrame, runTransaction } from '../transaction/runner.js';
 import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
@@ -60,6 +75,13 @@ export interface DatabaseManagerOptions<
   schema?: TSchema;
   /** Milliseconds `close()` waits for running queries before dropping connections. Default 5000. */
   closeTimeout?: number;
+  /** The prom-client registry for the database metrics (default: prom-client's `register`). */
+  metrics?: MetricsOptions;
+  /**
+   * OpenTelemetry spans per transaction, statement and repository call: the global tracer provider by default
+   * (none registered: no spans, no cost), another provider, or `false` for none.
+   */
+  tracing?: TracingOptions | false;
 }
 
 /** `DatabaseManagerOptions`: the settings of §1, the schema and the close timeout. @internal */
@@ -71,6 +93,8 @@ export const DATABASE_MANAGER_OPTIONS = {
     }
   },
   closeTimeout: within(LIMITS.closeTimeout),
+  metrics: METRICS_OPTIONS_RULE,
+  tracing: TRACING_OPTIONS_RULE,
 } satisfies ShapeOf<DatabaseManagerOptions>;
 
 type State = 'idle' | 'initializing' | 'ready' | 'closing' | 'closed';
@@ -102,6 +126,9 @@ export class DatabaseManager<
   #health: HealthMonitor | undefined;
   #dialect = new PgDialect();
   #schema: RelationalSchema;
+  #metrics: DatabaseMetrics | undefined;
+  #detachMetrics: (() => void) | undefined;
+  #tracer: Tracer | undefined;
 
   constructor(options: DatabaseManagerOptions<TSchema> = {}) {
     checkOptions(options, DATABASE_MANAGER_OPTIONS, 'new DatabaseManager()');
@@ -149,13 +176,22 @@ export class DatabaseManager<
     const merged = { ...this.#options, ...options };
     const pools: Pool[] = [];
     try {
-      const { schema: _schema, closeTimeout: _closeTimeout, ...databaseOptions } = merged;
+      const {
+        schema: _schema,
+        closeTimeout: _closeTimeout,
+        metrics: _metrics,
+        tracing: _tracing,
+        ...databaseOptions
+      } = merged;
       const config = resolveDatabaseConfig(databaseOptions);
       resolveLogLevel();
       this.#config = config;
+      const metrics = databaseMetrics(merged.metrics);
+      this.#metrics = metrics;
+      this.#tracer = resolveTracer(merged.tracing);
       const onPoolTimeout = (err: PoolTimeoutError): void => {
         log.warn({ pool: err.pool, active: err.active, idle: err.idle, waiting: err.waiting }, 'pool acquire timeout');
-        recordPoolTimeout();
+        metrics.poolTimeout();
         dbEvents.emit('pool:timeout', {
           pool: err.pool,
           timeoutMs: err.timeoutMs,
@@ -165,6 +201,7 @@ export class DatabaseManager<
           max: err.max,
         });
       };
+      const onPoolWait = (pool: string, waitedMs: number): void => metrics.poolWait(pool, waitedMs / 1000);
       let primary: Pool;
       if (config.url === undefined) {
         if (config.embeddedExplicit)
@@ -179,13 +216,14 @@ export class DatabaseManager<
           dataDir: config.pgliteDataDir,
           acquireTimeout: config.pool.acquireTimeout,
           onPoolTimeout,
+          onPoolWait,
         });
       } else {
-        primary = this.#postgresPool('primary', 'primary', config.url, config, onPoolTimeout);
+        primary = this.#postgresPool('primary', 'primary', config.url, config, onPoolTimeout, onPoolWait);
       }
       pools.push(primary);
       const replicas = config.readUrls.map((url, i) =>
-        this.#postgresPool(`replica:${i}`, 'replica', url, config, onPoolTimeout),
+        this.#postgresPool(`replica:${i}`, 'replica', url, config, onPoolTimeout, onPoolWait),
       );
       pools.push(...replicas);
 
@@ -225,6 +263,7 @@ export class DatabaseManager<
       this.#instances = { write, read };
       this.#health = new HealthMonitor(router, config);
       this.#health.start();
+      this.#detachMetrics = metrics.attach(this);
       this.#state = 'ready';
       return this.#instances;
     } catch (err) {
@@ -241,6 +280,7 @@ export class DatabaseManager<
     url: string,
     config: ResolvedDatabaseConfig,
     onPoolTimeout: (err: PoolTimeoutError) => void,
+    onPoolWait: (pool: string, waitedMs: number) => void,
   ): PostgresPool {
     return new PostgresPool({
       name,
@@ -250,6 +290,8 @@ export class DatabaseManager<
       prepare: config.prepare,
       applicationName: config.applicationName,
       onPoolTimeout,
+      onPoolWait,
+      onConnectionDestroyed: (pool, confirmed) => this.#metrics?.connectionDestroyed(pool, confirmed),
     });
   }
 
@@ -371,10 +413,11 @@ export class DatabaseManager<
       'primary',
     );
     const consistency = this.#consistency;
-    const onReplica = this.#monitor(async (text, params, mode) => {
-      let pool = router.pick();
-      if (consistency && pool !== router.primary) pool = await consistency.choose(router, pool);
-      if (pool === router.primary) return onPrimary(text, params, mode);
+    const metrics = this.#metrics!;
+    // Each statement is monitored once, under the role of the server it ran on; choosing the replica (which may
+    // ask the servers for WAL positions) is not part of its duration.
+    const onReplica = this.#monitor(async (text, params, mode, span, pool = router.primary) => {
+      span?.setAttributes(this.#server(pool));
       try {
         return await pool.query(text, params, mode, config.prepare);
       } catch (err) {
@@ -382,14 +425,31 @@ export class DatabaseManager<
         const reason = toDatabaseError(err).message;
         log.warn({ pool: pool.name, reason }, 'replica read failed; retrying on primary');
         if (!isRecoveryConflict(err)) router.replicaFailed(pool, reason);
+        metrics.replicaFallback('replica_error');
+        span?.setAttributes(this.#server(router.primary));
         return router.primary.query(text, params, mode, config.prepare);
       }
     }, 'replica');
+    const route = async (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
+      let pool = router.pick();
+      if (pool === router.primary) {
+        metrics.replicaFallback('replicas_down');
+        return onPrimary(text, params, mode);
+      }
+      if (consistency) {
+        pool = await consistency.choose(router, pool);
+        if (pool === router.primary) {
+          metrics.replicaFallback('behind');
+          return onPrimary(text, params, mode);
+        }
+      }
+      return onReplica(text, params, mode, pool);
+    };
     const inTransaction = this.#inTransaction();
     return (text, params, mode) => {
       if (ambient.getStore()?.tx) return inTransaction(text, params, mode);
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-      return onReplica(text, params, mode);
+      return route(text, params, mode);
     };
   }
 
@@ -398,28 +458,77 @@ export class DatabaseManager<
     return this.#monitor((text, params, mode) => ambient.getStore()!.tx!.execute(text, params, mode), 'primary');
   }
 
-  #monitor(execute: Executor, role: 'primary' | 'replica' | 'embedded'): Executor {
+  /**
+   * The one place every statement passes: timed into the metrics, logged and emitted when slow or failed, and
+   * traced (a span per statement) when a tracer was found at init.
+   */
+  #monitor(execute: TracedExecutor, role: 'primary' | 'replica' | 'embedded'): MonitoredExecutor {
     const config = this.#config!;
+    const metrics = this.#metrics!;
     const slow = config.monitoring.slowThreshold;
     const enabled = config.monitoring.enabled;
     const effectiveRole = this.#router?.primary.role === 'embedded' || config.url === undefined ? 'embedded' : role;
-    return (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
+    const monitored = (
+      text: string,
+      params: readonly unknown[],
+      mode: ResultMode,
+      pool?: Pool,
+      span?: Span,
+    ): Promise<QueryResult> => {
       const started = performance.now();
-      return execute(text, params, mode).then(
+      return execute(text, params, mode, span, pool).then(
         (result) => {
           const durationMs = performance.now() - started;
-          recordQuery(effectiveRole, durationMs);
+          metrics.query(effectiveRole, durationMs / 1000);
           if (enabled && durationMs >= slow) reportSlow(text, durationMs, effectiveRole);
           return result;
         },
         (err: unknown) => {
           const durationMs = performance.now() - started;
-          recordQuery(effectiveRole, durationMs, err);
+          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code, !cancelledByDeadline());
           reportError(text, err, durationMs, effectiveRole);
           throw err;
         },
       );
     };
+    const tracer = this.#tracer;
+    if (!tracer) return monitored;
+    const server = role === 'replica' ? {} : this.#server(this.#router?.primary);
+    return (text, params, mode, pool) => {
+      const span = startStatementSpan(tracer, text, server, effectiveRole);
+      return endStatementSpan(span, monitored(text, params, mode, pool, span));
+    };
+  }
+
+  /** `server.address`, `server.port` and `db.namespace` of a pool, for spans. */
+  #server(pool: Pool | undefined): Attributes {
+    if (!pool || pool.role === 'embedded') return {};
+    let attributes = this.#servers.get(pool);
+    if (!attributes) {
+      attributes = serverAttributes(pool.displayUrl);
+      this.#servers.set(pool, attributes);
+    }
+    return attributes;
+  }
+
+  readonly #servers = new WeakMap<Pool, Attributes>();
+
+  /** @internal The metrics this database reports to. */
+  get metrics(): DatabaseMetrics {
+    if (!this.#metrics) throw new DatabaseNotInitializedError();
+    return this.#metrics;
+  }
+
+  /** @internal The tracer, when spans are recorded (decided at init). */
+  get tracer(): Tracer | undefined {
+    return this.#tracer;
+  }
+
+  /** @internal Pool counters for the metrics, read at each scrape. */
+  poolStats(): readonly PoolStats[] {
+    if (!this.#health) return [];
+    const report = this.#health.report();
+    return [report.primary, ...report.replicas];
   }
 
   /**
@@ -473,6 +582,8 @@ export class DatabaseManager<
     this.#state = 'closing';
     this.#health?.stop();
     this.#health = undefined;
+    this.#detachMetrics?.();
+    this.#detachMetrics = undefined;
     const timeout = this.#options.closeTimeout ?? 5000;
     if (router) {
       const pools = [router.primary, ...router.replicas];
@@ -489,6 +600,34 @@ export class DatabaseManager<
     this.#state = 'closed';
   }
 }
+
+/**
+ * True inside a transaction whose deadline has passed: a statement cancelled then counts as that transaction's
+ * timeout, not as a query timeout of its own. The server's `statement_timeout`, set to the same deadline, may
+ * fire a moment before the runner's timer; the runner allows 20 ms for it, and so does this.
+ */
+function cancelledByDeadline(): boolean {
+  const scope = currentFrame()?.scope;
+  if (!scope) return false;
+  return scope.timedOut || (scope.timeoutMs > 0 && performance.now() - scope.startedAt >= scope.timeoutMs - 20);
+}
+
+/** A statement runner that is told the statement's span (to name the server it ran on) and the pool to use. */
+type TracedExecutor = (
+  text: string,
+  params: readonly unknown[],
+  mode: ResultMode,
+  span?: Span,
+  pool?: Pool,
+) => Promise<QueryResult>;
+
+/** An executor that may be told which pool to run on (the replica chosen for a read). */
+type MonitoredExecutor = (
+  text: string,
+  params: readonly unknown[],
+  mode: ResultMode,
+  pool?: Pool,
+) => Promise<QueryResult>;
 
 function clientOf(tx: Transaction): DrizzleClient {
   return (tx as unknown as { session: { client: DrizzleClient } }).session.client;

@@ -57,6 +57,7 @@ const TRANSACTIONAL_OPTIONS = {
   enableLogging: is.boolean,
   isolationLevel: is.oneOf(ISOLATION_LEVELS),
   readOnly: is.boolean,
+  onClientAbort: is.oneOf(['rollback', 'complete']),
 } satisfies ShapeOf<TransactionalOptions>;
 
 /** Raised inside the transaction so that it rolls back when Hono recorded a handler error. */

@@ -44,6 +44,8 @@ export type {
   ResolvedDatabaseConfig,
 } from '../config/index.js';
 export { toDatabaseError } from '../errors/index.js';
+export type { MetricsOptions } from '../metrics/index.js';
+export type { TracingOptions } from '../tracing/index.js';
 export { httpStatusOf } from '../http/index.js';
 export {
   foreignKey,

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
 import type PinoPretty from 'pino-pretty';
 import { isProductionEnv, resolveLogLevel, type LogLevel } from '../config/index.js';
@@ -105,6 +106,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     // Errors reach pino already redacted as plain objects (redactValue); pino's own serializer would rename them
     // `Object` and fold the cause chain into the message.
     serializers: { err: (value: unknown) => value },
+    mixin: traceFields,
   };
   const pretty = format === 'pretty' ? loadPretty() : undefined;
   const stream: DestinationStream | NodeJS.WritableStream = pretty
@@ -142,6 +144,19 @@ function loadPretty(): Pretty | null {
     prettyModule = null;
   }
   return prettyModule;
+}
+
+/**
+ * `trace_id`, `span_id` and `trace_flags` of the active OpenTelemetry span, so a log line can be found from its
+ * trace and back. Nothing when no span is active (always so without an SDK).
+ */
+function traceFields(): object {
+  const span = trace.getSpan(context.active());
+  // pino merges the line's own fields into the returned object: it must be a new one each time.
+  if (span === undefined) return {};
+  const ctx = span.spanContext();
+  if (!isSpanContextValid(ctx)) return {};
+  return { trace_id: ctx.traceId, span_id: ctx.spanId, trace_flags: ctx.traceFlags.toString(16).padStart(2, '0') };
 }
 
 let root: Logger | undefined;

@@ -1,9 +1,23 @@
-export { Counter, DEFAULT_BUCKETS, Gauge, Histogram, MetricsRegistry, type Labels } from './registry.js';
 export {
-  metrics,
-  recordConnectionDestroyed,
-  recordPoolTimeout,
-  recordQuery,
-  recordTransaction,
+  DURATION_BUCKETS,
+  CounterFamily,
+  HistogramFamily,
+  ownedMetrics,
+  reRegister,
+  type CounterSeries,
+  type HistogramSeries,
+} from './families.js';
+export {
+  DatabaseMetrics,
   type MetricsRole,
+  type PoolStats,
+  type PoolStatsSource,
+  type ReplicaFallback,
 } from './database.js';
+export {
+  databaseMetrics,
+  enableDefaultMetrics,
+  METRICS_OPTIONS_RULE,
+  metricsRegistry,
+  type MetricsOptions,
+} from './registry.js';

@@ -2,7 +2,9 @@ import { ambient } from '../context/index.js';
 import { toDatabaseError } from '../errors/index.js';
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
+import { traceRepositoryCall } from '../tracing/index.js';
 import { currentFrame } from '../transaction/runner.js';
+import type { Tracer } from '@opentelemetry/api';
 import { repositorySettings } from './settings.js';
 
 const log = logger.child('repository');
@@ -14,6 +16,8 @@ export type Role = 'primary' | 'replica' | 'embedded';
 export interface MonitorConfig {
   enabled: boolean;
   slowThreshold: number;
+  /** Set when spans are recorded: each call gets one, parent of its statements. */
+  tracer?: Tracer | undefined;
 }
 
 /** Query shape counts per request or transaction, for the N+1 detector. */
@@ -22,7 +26,7 @@ const shapeCounts = new WeakMap<object, Map<string, number>>();
 /**
  * Runs one repository operation, timing it: over the slow threshold it logs and emits `query:slow`; on failure
  * it logs and emits `query:error` and rethrows the mapped error. Payloads carry the operation, table, duration,
- * role and txId, never parameter values.
+ * role and txId, never parameter values. With a tracer, the call is a span.
  * @internal
  */
 export function monitored<T>(
@@ -32,6 +36,21 @@ export function monitored<T>(
   role: Role,
   run: () => Promise<T>,
   shape?: () => string,
+): Promise<T> {
+  const tracer = config.tracer;
+  if (tracer === undefined) return observed(config, operation, table, role, run, shape);
+  return traceRepositoryCall(tracer, operation, table, role, () =>
+    observed(config, operation, table, role, run, shape),
+  );
+}
+
+function observed<T>(
+  config: MonitorConfig,
+  operation: string,
+  table: string,
+  role: Role,
+  run: () => Promise<T>,
+  shape: (() => string) | undefined,
 ): Promise<T> {
   if (!config.enabled) {
     // Statements run through this package's Drizzle session, which rejects with mapped errors already; only

@@ -81,7 +81,8 @@ export class Repository<TTable extends PgTable> {
     let bound = this.#statements.get(write);
     if (!bound) {
       const read = getDatabase('read');
-      const config = getDatabaseManager().config;
+      const manager = getDatabaseManager();
+      const config = manager.config;
       const base: Role = config.url === undefined ? 'embedded' : 'primary';
       bound = new Statements(
         this.table,
@@ -89,7 +90,7 @@ export class Repository<TTable extends PgTable> {
         write,
         read,
         { write: base, read: read === write ? base : 'replica' },
-        config.monitoring,
+        { ...config.monitoring, tracer: manager.tracer },
       );
       this.#statements.set(write, bound);
     }

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { getReadToken, withReadSession } from '../database/index.js';
-import { MetricsRegistry, metrics } from '../metrics/index.js';
+import type { Registry } from 'prom-client';
 import { errorHandler } from './error-handler.js';
 import { asJsonError, errorJson } from './http-errors.js';
 import { checkReadiness, type MigrationCheck } from './readiness.js';
-import { httpDuration, httpInFlight, httpRequests } from './server-metrics.js';
+import { httpMetrics } from './server-metrics.js';
 import type { EndpointOptions, FetchApp } from './types.js';
 
 /** Live state the built-in routes read. @internal */
@@ -21,6 +21,8 @@ export interface RootAppOptions {
   migrations: () => Promise<MigrationCheck>;
   /** Header that carries the read-your-writes token; false turns it off. */
   readTokenHeader: string | false;
+  /** The prom-client registry `/metrics` serves and the HTTP metrics go to. */
+  registry: Registry;
   /** Largest request body in bytes; false for no limit. */
   bodyLimit: number | false;
 }
@@ -34,6 +36,7 @@ export function buildRootApp(options: RootAppOptions): Hono {
   const { state, endpoints } = options;
   const root = new Hono();
   root.onError(errorHandler());
+  const http = httpMetrics(options.registry);
   root.notFound(() => errorJson(404, 'Not Found'));
 
   root.use('*', async function serverLifecycle(c, next) {
@@ -42,13 +45,12 @@ export function buildRootApp(options: RootAppOptions): Hono {
       return c.json({ error: { code: 'SHUTTING_DOWN', message: 'The server is shutting down' } }, 503);
     }
     const started = performance.now();
-    httpInFlight.inc();
+    http.inFlight++;
     try {
       await next();
     } finally {
-      httpInFlight.dec();
-      httpRequests.inc({ method: c.req.method, status: String(c.res.status) });
-      httpDuration.observe({ method: c.req.method }, (performance.now() - started) / 1000);
+      http.inFlight--;
+      http.request(c.req.method, c.res.status, (performance.now() - started) / 1000);
     }
     // Keep-alive clients learn to reconnect elsewhere instead of reusing a socket that is about to close.
     if (state.draining) c.header('Connection', 'close');
@@ -98,7 +100,8 @@ export function buildRootApp(options: RootAppOptions): Hono {
     });
   }
   if (metricsPath !== false) {
-    root.get(metricsPath, (c) => c.body(metrics.render(), 200, { 'Content-Type': MetricsRegistry.contentType }));
+    const registry = options.registry;
+    root.get(metricsPath, async (c) => c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType }));
   }
 
   const app = options.app;

@@ -7,5 +7,5 @@ export { errorHandler } from './error-handler.js';
 export type { EndpointOptions, FetchApp, ServerConfig, ShutdownOptions } from './types.js';
 export type { MigrationCheck, PartStatus, Readiness } from './readiness.js';
 export type { ShutdownReport } from './shutdown.js';
-export { Counter, DEFAULT_BUCKETS, Gauge, Histogram, MetricsRegistry, metrics, type Labels } from '../metrics/index.js';
+export type { MetricsOptions } from '../metrics/index.js';
 export type { ResolvedServerConfig, ServerOptions } from '../config/index.js';

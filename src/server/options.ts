@@ -7,6 +7,7 @@ import {
   type ShapeOf,
 } from '../config/index.js';
 import { DATABASE_MANAGER_OPTIONS } from '../database/manager.js';
+import { METRICS_OPTIONS_RULE } from '../metrics/index.js';
 import type { EndpointOptions, ServerConfig, ShutdownOptions } from './types.js';
 
 const PATH_OR_OFF = is.anyOf('a path or false', is.string, (value, key, fail) => {
@@ -54,4 +55,5 @@ export const SERVER_CONFIG = {
       if (value !== false) fail(key, 'expected false');
     },
   ),
+  metrics: METRICS_OPTIONS_RULE,
 } satisfies ShapeOf<ServerConfig>;

@@ -1,35 +1,83 @@
-import { getDatabaseManager } from '../database/index.js';
-import { metrics } from '../metrics/index.js';
+import { Gauge, type Metric, type Registry } from 'prom-client';
+import {
+  CounterFamily,
+  HistogramFamily,
+  ownedMetrics,
+  reRegister,
+  type CounterSeries,
+  type HistogramSeries,
+} from '../metrics/index.js';
 
-const active = metrics.gauge('spfn_db_pool_active_connections', 'Connections held by a caller, per pool', ['pool']);
-const idle = metrics.gauge('spfn_db_pool_idle_connections', 'Connections open and free, per pool', ['pool']);
-const waiting = metrics.gauge('spfn_db_pool_waiting_requests', 'Callers queued for a connection, per pool', ['pool']);
-const size = metrics.gauge('spfn_db_pool_max_connections', 'Pool size limit, per pool', ['pool']);
-const healthy = metrics.gauge('spfn_db_pool_healthy', '1 when the last health check of the pool passed', ['pool']);
+/** Request metrics of the HTTP server, in one prom-client registry. @internal */
+export class HttpMetrics {
+  readonly #requests: CounterFamily<'method' | 'status'>;
+  readonly #duration: HistogramFamily<'method'>;
+  /** Series looked up by `method status` and `method`: a few dozen at most (methods × statuses seen). */
+  readonly #requestSeries = new Map<string, CounterSeries>();
+  readonly #durationSeries = new Map<string, HistogramSeries>();
+  inFlight = 0;
+  readonly #registry: Registry;
+  readonly #owned: ReadonlyMap<string, Metric>;
 
-/** HTTP requests answered, by method and status class. @internal */
-export const httpRequests = metrics.counter('spfn_http_requests_total', 'HTTP requests answered', ['method', 'status']);
-/** @internal */
-export const httpDuration = metrics.histogram('spfn_http_request_duration_seconds', 'HTTP request duration', [
-  'method',
-]);
-/** @internal */
-export const httpInFlight = metrics.gauge('spfn_http_requests_in_flight', 'HTTP requests being served');
+  constructor(registry: Registry) {
+    this.#registry = registry;
+    this.#requests = new CounterFamily(
+      {
+        name: 'spfn_http_requests_total',
+        help: 'HTTP requests answered, by method and status',
+        labelNames: ['method', 'status'],
+      },
+      registry,
+    );
+    this.#duration = new HistogramFamily(
+      { name: 'spfn_http_request_duration_seconds', help: 'HTTP request duration, by method', labelNames: ['method'] },
+      registry,
+    );
+    const inFlight = (): number => this.inFlight;
+    new Gauge({
+      name: 'spfn_http_requests_in_flight',
+      help: 'HTTP requests being served',
+      registers: [registry],
+      collect() {
+        this.set(inFlight());
+      },
+    });
+    this.#owned = ownedMetrics(registry, 'spfn_http_');
+  }
 
-/** Refreshes the pool gauges from the default database at each scrape. @internal */
-export function collectPoolGauges(): void {
-  for (const gauge of [active, idle, waiting, size, healthy]) gauge.reset();
-  const manager = getDatabaseManager();
-  if (!manager.initialized) return;
-  const report = manager.health();
-  for (const pool of [report.primary, ...report.replicas]) {
-    const labels = { pool: pool.name };
-    active.set(labels, pool.active);
-    idle.set(labels, pool.idle);
-    waiting.set(labels, pool.waiting);
-    size.set(labels, pool.max);
-    healthy.set(labels, pool.healthy ? 1 : 0);
+  /** Puts the metrics back into a registry the application cleared. */
+  ensureRegistered(): void {
+    reRegister(this.#registry, this.#owned);
+  }
+
+  /** One answered request. */
+  request(method: string, status: number, seconds: number): void {
+    const key = `${method} ${status}`;
+    let count = this.#requestSeries.get(key);
+    if (!count) {
+      count = this.#requests.series({ method, status: String(status) });
+      this.#requestSeries.set(key, count);
+    }
+    count.value++;
+    let duration = this.#durationSeries.get(method);
+    if (!duration) {
+      duration = this.#duration.series({ method });
+      this.#durationSeries.set(method, duration);
+    }
+    duration.observe(seconds);
   }
 }
 
-metrics.addCollector(collectPoolGauges);
+const byRegistry = new WeakMap<Registry, HttpMetrics>();
+
+/** The HTTP metrics of `registry`, created on first use. @internal */
+export function httpMetrics(registry: Registry): HttpMetrics {
+  let metrics = byRegistry.get(registry);
+  if (!metrics) {
+    metrics = new HttpMetrics(registry);
+    byRegistry.set(registry, metrics);
+  } else {
+    metrics.ensureRegistered();
+  }
+  return metrics;
+}

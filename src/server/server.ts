@@ -7,6 +7,7 @@ import { checkOptions, resolveServerConfig, type ResolvedServerConfig } from '..
 import { closeDatabase, initDatabase } from '../database/index.js';
 import { ConfigError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
+import { enableDefaultMetrics, metricsRegistry } from '../metrics/index.js';
 import { buildRootApp, type ServerState } from './app.js';
 import { findConfigFile, loadConfigFile, mergeConfig } from './config-file.js';
 import { prepareMigrations } from './migrations.js';
@@ -69,7 +70,9 @@ async function build(config: ServerConfig, where: string): Promise<SpfnServer> {
     shutdownTimeout: merged.shutdownTimeout,
   });
 
-  await initDatabase(merged.database);
+  const registry = metricsRegistry(merged.metrics);
+  if (merged.metrics?.defaultMetrics) enableDefaultMetrics(registry);
+  await initDatabase({ ...merged.database, metrics: merged.database?.metrics ?? { registry } });
   let migrations: Awaited<ReturnType<typeof prepareMigrations>>;
   try {
     if (merged.redis !== false) await initRedis(merged.redis ?? {});
@@ -88,6 +91,7 @@ async function build(config: ServerConfig, where: string): Promise<SpfnServer> {
     state,
     migrations,
     readTokenHeader: merged.readTokenHeader ?? 'x-read-token',
+    registry,
     bodyLimit: resolveBodyLimit(merged.bodyLimit),
   });
   let httpServer: Server | undefined;

@@ -1,6 +1,7 @@
 import type { RedisManagerOptions } from '../cache/index.js';
 import type { ServerOptions } from '../config/index.js';
 import type { DatabaseManagerOptions } from '../database/index.js';
+import type { MetricsOptions } from '../metrics/index.js';
 
 /** Anything with a fetch handler: a Hono app (`new Hono()`), or another Web-standard handler. */
 export interface FetchApp {
@@ -13,7 +14,7 @@ export interface EndpointOptions {
   health?: string | false;
   /** Readiness: primary, replicas, Redis and migrations, per part; 503 when not ready. Default `/health/ready`. */
   ready?: string | false;
-  /** Prometheus text. Default `/metrics`. */
+  /** Prometheus text of the metrics registry (see `ServerConfig.metrics`). Default `/metrics`. */
   metrics?: string | false;
   /** Milliseconds each readiness probe may take before it counts as down. Default 2000. */
   probeTimeout?: number;
@@ -56,6 +57,12 @@ export interface ServerConfig extends ServerOptions {
   /** Redis settings; `false` never connects Redis even when REDIS_URL is set. Default: REDIS_URL when set. */
   redis?: RedisManagerOptions | false;
   endpoints?: EndpointOptions;
+  /**
+   * The prom-client registry `/metrics` serves and the database and HTTP metrics are registered in (default:
+   * prom-client's `register`, so metrics the application registers there are served too), and whether Node's
+   * default metrics are collected in it. `database.metrics`, when set, wins for the database metrics.
+   */
+  metrics?: MetricsOptions;
   shutdown?: ShutdownOptions;
   /**
    * The config file to load, or `false` for none. Default: the first of `server.config.ts`, `.mts`, `.js`, `.mjs`

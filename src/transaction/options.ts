@@ -27,4 +27,7 @@ export const TRANSACTION_OPTIONS = {
   ),
   name: is.string,
   route: is.string,
+  signal: (value, key, fail) => {
+    if (!(value instanceof AbortSignal)) fail(key, 'expected an AbortSignal');
+  },
 } satisfies ShapeOf<TransactionOptions>;

@@ -14,7 +14,8 @@ import {
 } from '../errors/index.js';
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
-import { recordTransaction } from '../metrics/index.js';
+import { traceTransaction } from '../tracing/index.js';
+import type { Span } from '@opentelemetry/api';
 import { TransactionFrame, TransactionScope } from './scope.js';
 import { registerHandle } from './handles.js';
 import type { IsolationLevel, RetryOptions, Transaction, TransactionHost, TransactionOptions } from './types.js';
@@ -53,14 +54,35 @@ export async function runTransaction<T>(
     if (propagation === 'required') return fn(frame.handle);
     if (propagation === 'nested') return runSavepoint(host, frame, fn);
   }
+  const tracer = host.tracer;
+  if (!tracer) return runWithRetries(host, prepare, fn, options, undefined);
+  const info = {
+    name: options.name,
+    route: options.route,
+    isolationLevel: options.isolationLevel,
+    readOnly: options.readOnly === true,
+  };
+  return traceTransaction(tracer, info, (span) => runWithRetries(host, prepare, fn, options, span));
+}
+
+async function runWithRetries<T>(
+  host: TransactionHost,
+  prepare: boolean,
+  fn: (tx: Transaction) => Promise<T> | T,
+  options: TransactionOptions,
+  span: Span | undefined,
+): Promise<T> {
   const retry = retryPolicy(options.retry);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runNew(host, prepare, fn, options);
+      return await runNew(host, prepare, fn, options, span);
     } catch (err) {
       if (attempt >= retry.attempts || !(err instanceof SerializationError || err instanceof DeadlockError)) throw err;
       const backoff = Math.min(retry.maxDelay, retry.baseDelay * 2 ** (attempt - 1));
       log.debug({ attempt, code: err.code, name: options.name }, 'retrying transaction');
+      host.metrics.transactionRetry();
+      span?.setAttribute('spfn.transaction.retries', attempt);
+      span?.addEvent('retry', { attempt, 'error.type': err.sqlState ?? err.code });
       await delay(Math.random() * backoff);
     }
   }
@@ -101,6 +123,7 @@ async function runNew<T>(
   prepare: boolean,
   fn: (tx: Transaction) => Promise<T> | T,
   options: TransactionOptions,
+  span: Span | undefined,
 ): Promise<T> {
   const timeoutMs = options.timeout ?? host.defaultTimeout;
   const pool: Pool = host.poolFor(options.readOnly === true);
@@ -112,6 +135,7 @@ async function runNew<T>(
     await connection.destroy();
     throw mapError(err);
   }
+  span?.setAttribute('spfn.transaction.id', scope.txId);
   const frame = new TransactionFrame(scope);
   frame.handle = host.createHandle(scope.execute, { savepoint: (cb) => savepointCallback(host, frame, cb) }, 0);
   registerHandle(frame);
@@ -167,12 +191,12 @@ async function runNew<T>(
       if (sessionSurvives(err)) connection.release();
       else await connection.destroy();
       scope.state = 'rolled-back';
-      finish(frame, 'rollback', err);
+      finish(host, frame, 'rollback', err);
       throw mapError(err);
     }
     connection.release();
     scope.state = 'committed';
-    finish(frame, 'commit');
+    finish(host, frame, 'commit');
     return result;
   } catch (err) {
     clearTimeout(timer);
@@ -186,7 +210,7 @@ async function runNew<T>(
     if (timedOut) await connection.cancel();
     await rollback(connection);
     scope.state = 'rolled-back';
-    finish(frame, 'rollback', err, timedOut);
+    finish(host, frame, 'rollback', err, timedOut);
     throw timedOut ? new TransactionTimeoutError(expiredAfter) : mapError(err);
   } finally {
     running.delete(abort);
@@ -230,10 +254,16 @@ async function rollback(connection: TransactionScope['connection']): Promise<voi
   }
 }
 
-function finish(frame: TransactionFrame, outcome: 'commit' | 'rollback', err?: unknown, timedOut = false): void {
+function finish(
+  host: TransactionHost,
+  frame: TransactionFrame,
+  outcome: 'commit' | 'rollback',
+  err?: unknown,
+  timedOut = false,
+): void {
   const { scope } = frame;
   const durationMs = performance.now() - scope.startedAt;
-  recordTransaction(outcome, durationMs, timedOut);
+  host.metrics.transaction(outcome, durationMs / 1000, timedOut);
   if (outcome === 'commit') {
     if (dbEvents.has('transaction:commit')) {
       dbEvents.emit('transaction:commit', { txId: scope.txId, name: scope.name, durationMs });

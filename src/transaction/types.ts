@@ -2,6 +2,8 @@ import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import type { DrizzleClient, Executor, TransactionHooks } from '../connection/drizzle-client.js';
 import type { Pool } from '../connection/pool.js';
+import type { Tracer } from '@opentelemetry/api';
+import type { DatabaseMetrics } from '../metrics/index.js';
 
 /** A Drizzle transaction handle, as `transaction()` and `getTransaction()` give it. */
 export type Transaction<TSchema extends Record<string, unknown> = Record<string, unknown>> = PostgresJsTransaction<
@@ -60,6 +62,10 @@ export interface TransactionHost {
   createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction;
   /** TRANSACTION_TIMEOUT. */
   readonly defaultTimeout: number;
+  /** Where transaction counts and durations go. */
+  readonly metrics: DatabaseMetrics;
+  /** Set when spans are recorded. */
+  readonly tracer: Tracer | undefined;
 }
 
 export type { DrizzleClient };

@@ -19,7 +19,8 @@ const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/y;
 function parseValue(text: string): number {
   if (text === '+Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  // prom-client writes `Nan`; Prometheus parses floats like Go's ParseFloat, case-insensitively.
+  if (text.toLowerCase() === 'nan') return NaN;
   const n = Number(text);
   if (text.trim() === '' || Number.isNaN(n)) throw new Error(`bad sample value "${text}"`);
   return n;
@@ -46,7 +47,8 @@ export function parsePrometheus(text: string): Exposition {
   const types = new Map<string, string>();
   const samples: Sample[] = [];
   for (const line of text.slice(0, -1).split('\n')) {
-    if (line.startsWith('# HELP ')) continue;
+    // prom-client separates families with an empty line.
+    if (line === '' || line.startsWith('# HELP ')) continue;
     if (line.startsWith('# TYPE ')) {
       const [, , name, type] = line.split(' ');
       if (!name || !['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(type ?? '')) {
@@ -56,7 +58,7 @@ export function parsePrometheus(text: string): Exposition {
       types.set(name, type!);
       continue;
     }
-    if (line.startsWith('#') || line === '') throw new Error(`unexpected line "${line}"`);
+    if (line.startsWith('#')) throw new Error(`unexpected line "${line}"`);
     const m = SAMPLE.exec(line);
     if (!m) throw new Error(`bad sample line "${line}"`);
     const name = m[1]!;

@@ -9,7 +9,7 @@ import {
   transaction,
 } from '@spfn/core/db';
 import { TransactionTimeoutError } from '@spfn/core/errors';
-import { metrics } from '@spfn/core/server';
+import { register } from 'prom-client';
 import { adminQuery, resumeCluster, startCluster, stopCluster, type Cluster } from '../harness/cluster.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { createTestDatabase, expectNoLeaksThenDrop, waitFor, type TestDatabase } from '../helpers/pg.js';
@@ -36,8 +36,9 @@ afterAll(async () => {
   await expectNoLeaksThenDrop(t);
 });
 
-function destroyedCount(): number {
-  return parsePrometheus(metrics.render()).sum('spfn_db_connections_destroyed_total', { pool: 'primary' });
+/** The database metrics go to prom-client's default registry (no `metrics.registry` given). */
+async function destroyedCount(): Promise<number> {
+  return parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', { pool: 'primary' });
 }
 
 /** Backends of this file in a transaction (open or aborted) or more of them than the pool may hold. */
@@ -77,7 +78,7 @@ async function expectBaseline(): Promise<void> {
 
 describe('a connection in doubt is ended without speaking SQL on it', () => {
   it(`${ROUNDS} BEGINs the server rejects leave no session behind`, async () => {
-    const before = destroyedCount();
+    const before = await destroyedCount();
     let rejected = 0;
     // A statement_timeout out of the server's range: the BEGIN script fails and leaves an aborted transaction,
     // where the server refuses every statement but ROLLBACK. transaction() refuses such a timeout before any SQL
@@ -93,12 +94,12 @@ describe('a connection in doubt is ended without speaking SQL on it', () => {
       if (err instanceof Error && !(err instanceof TransactionTimeoutError)) rejected++;
     });
     expect(rejected).toBe(ROUNDS);
-    expect(destroyedCount() - before).toBe(ROUNDS);
+    expect((await destroyedCount()) - before).toBe(ROUNDS);
     await expectBaseline();
   }, 120_000);
 
   it(`${ROUNDS} timeouts whose cancel races the statement's own end leave no session behind`, async () => {
-    const before = destroyedCount();
+    const before = await destroyedCount();
     const failedRollbacks = logs.lines.filter((l) => l.includes('rollback failed')).length;
     let timedOut = 0;
     // Cancels from outside as well, aimed at whatever the file's backends run: some land on a ROLLBACK.
@@ -122,7 +123,7 @@ describe('a connection in doubt is ended without speaking SQL on it', () => {
     });
     racing = false;
     await canceller;
-    const destroyed = destroyedCount() - before;
+    const destroyed = (await destroyedCount()) - before;
     const rollbacksHit = logs.lines.filter((l) => l.includes('rollback failed')).length - failedRollbacks;
     console.info(
       `${ROUNDS} racing timeouts: ${timedOut} timed out, ${rollbacksHit} ROLLBACKs hit by the cancel, ` +
@@ -150,7 +151,9 @@ describe('a ROLLBACK with no answer (the backend frozen, on a throwaway cluster)
       healthCheck: { enabled: false },
     });
     const frozen: number[] = [];
-    const before = parsePrometheus(metrics.render()).sum('spfn_db_connections_destroyed_total', { pool: 'primary' });
+    const before = parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', {
+      pool: 'primary',
+    });
     try {
       // Each transaction freezes its own backend and fails: the ROLLBACK never answers, the session cannot be
       // trusted, and its own socket cannot end it (the backend does not read).
@@ -166,7 +169,9 @@ describe('a ROLLBACK with no answer (the backend frozen, on a throwaway cluster)
       );
       expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
       expect(db.manager.health().primary).toMatchObject({ active: 0, waiting: 0 });
-      const after = parsePrometheus(metrics.render()).sum('spfn_db_connections_destroyed_total', { pool: 'primary' });
+      const after = parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', {
+        pool: 'primary',
+      });
       expect(after - before).toBe(4);
       // The termination asked for is delivered once the backends run again.
       for (const pid of frozen) process.kill(pid, 'SIGCONT');

@@ -5,7 +5,8 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDatabase, getDatabaseManager, PendingMigrationsError, transaction } from '@spfn/core/db';
 import { ConfigError } from '@spfn/core/errors';
-import { createServer, MetricsRegistry, metrics, type Readiness, type ServerConfig } from '@spfn/core/server';
+import { register } from 'prom-client';
+import { createServer, type Readiness, type ServerConfig } from '@spfn/core/server';
 import { createTestDatabase, waitFor, type TestDatabase } from '../helpers/pg.js';
 import { parsePrometheus } from '../helpers/prometheus.js';
 
@@ -73,7 +74,7 @@ describe('createServer', () => {
         await getDatabase().execute('select 1');
       });
       const res = await server.app.request('/metrics');
-      expect(res.headers.get('content-type')).toBe(MetricsRegistry.contentType);
+      expect(res.headers.get('content-type')).toBe(register.contentType);
       const parsed = parsePrometheus(await res.text());
       expect(parsed.sum('spfn_db_transactions_total', { outcome: 'commit' })).toBeGreaterThanOrEqual(1);
       expect(parsed.sum('spfn_db_pool_max_connections', { pool: 'primary' })).toBe(50);
@@ -160,13 +161,5 @@ describe('createServer', () => {
       expect(await waitFor(async () => (await fresh.leaks()).length === 0, 5000)).toBe(true);
       await fresh.drop();
     }
-  });
-
-  it('lets applications add their own metrics to the registry', () => {
-    const jobs = metrics.counter('app_test_jobs_total', 'Jobs run in this test', ['queue']);
-    jobs.inc({ queue: 'mail' }, 2);
-    const text = metrics.render();
-    expect(text).toContain('app_test_jobs_total{queue="mail"} 2');
-    expect(() => metrics.counter('app_test_jobs_total', 'again')).toThrow(/already registered/);
   });
 });
