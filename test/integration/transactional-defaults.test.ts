@@ -7,7 +7,8 @@ import { captureLogs } from '../helpers/log-capture.js';
 import { createTestDatabase, type TestDatabase, expectNoLeaksThenDrop } from '../helpers/pg.js';
 
 // The seed's defaults of Transactional(): timeout TRANSACTION_TIMEOUT (else 30000, 0 disables), slowThreshold
-// 1000, enableLogging true. TRANSACTION_TIMEOUT is set to 300 ms here (as options, the same resolved setting).
+// 1000, enableLogging true. TRANSACTION_TIMEOUT is set to 1000 ms here (wide enough that a
+// 50 ms statement never reaches it on a loaded machine) (as options, the same resolved setting).
 let t: TestDatabase;
 
 beforeAll(async () => {
@@ -16,7 +17,7 @@ beforeAll(async () => {
     url: t.url,
     applicationName: t.appName,
     healthCheck: { enabled: false },
-    transaction: { timeout: 300 },
+    transaction: { timeout: 1000 },
   });
 });
 
@@ -37,10 +38,10 @@ function sleeper(options?: Parameters<typeof Transactional>[0]): Hono {
 
 describe('TransactionalOptions defaults', () => {
   it('timeout defaults to TRANSACTION_TIMEOUT; timeout: 0 disables it', async () => {
-    expect((await sleeper().request('/sleep/600')).status).toBe(504);
+    expect((await sleeper().request('/sleep/1500')).status).toBe(504);
     expect((await sleeper().request('/sleep/50')).status).toBe(200);
-    expect((await sleeper({ timeout: 0 }).request('/sleep/600')).status).toBe(200);
-    expect((await sleeper({ timeout: 1000 }).request('/sleep/600')).status).toBe(200);
+    expect((await sleeper({ timeout: 0 }).request('/sleep/1500')).status).toBe(200);
+    expect((await sleeper({ timeout: 5000 }).request('/sleep/1500')).status).toBe(200);
   });
 
   it('slowThreshold defaults to 1000 ms and enableLogging to true', async () => {
@@ -48,8 +49,8 @@ describe('TransactionalOptions defaults', () => {
     const slow: string[] = [];
     const off = dbEvents.on('transaction:slow', (e) => slow.push(e.txId));
     const app = sleeper({ timeout: 0 });
-    expect((await app.request('/sleep/200')).status).toBe(200);
-    expect(slow).toHaveLength(0); // 200 ms is under the default threshold
+    expect((await app.request('/sleep/50')).status).toBe(200);
+    expect(slow).toHaveLength(0); // 50 ms is under the default threshold
     expect(logs.text()).toContain('transaction committed'); // logging is on by default
     expect((await app.request('/sleep/1100')).status).toBe(200);
     off();
