@@ -52,8 +52,9 @@ export function buildRootApp(options: RootAppOptions): Hono {
       http.inFlight--;
       http.request(c.req.method, c.res.status, (performance.now() - started) / 1000);
     }
-    // Keep-alive clients learn to reconnect elsewhere instead of reusing a socket that is about to close.
-    if (state.draining) c.header('Connection', 'close');
+    // A request that was in flight when draining began keeps its keep-alive socket: the client's next request on it
+    // gets 503 SHUTTING_DOWN with `Connection: close`. Closing it here would send the client to a new socket, which
+    // the kernel resets if it is still in the accept backlog when the port closes.
     return undefined;
   });
 
