@@ -231,14 +231,8 @@ export class DatabaseManager<
       const router = new ReadRouter(primary, replicas);
       await Promise.all(
         replicas.map(async (replica, i) => {
-          const started = performance.now();
           try {
-            await replica.ping(config.pool.connectTimeout * 1000);
-            dbEvents.emit('connection:open', {
-              pool: replica.name,
-              url: replica.displayUrl,
-              durationMs: performance.now() - started,
-            });
+            await this.#open(replica, config);
           } catch (err) {
             router.setHealthy(i, false);
             const reason = toDatabaseError(err).message;
@@ -295,17 +289,22 @@ export class DatabaseManager<
     });
   }
 
+  /** Checks `pool` with a round trip within the connect timeout and announces it open. */
+  async #open(pool: Pool, config: ResolvedDatabaseConfig): Promise<void> {
+    const started = performance.now();
+    await pool.ping(config.pool.connectTimeout * 1000);
+    dbEvents.emit('connection:open', {
+      pool: pool.name,
+      url: pool.displayUrl,
+      durationMs: performance.now() - started,
+    });
+  }
+
   async #connect(primary: Pool, config: ResolvedDatabaseConfig): Promise<void> {
     const attempts = config.connectRetries + 1;
     for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
       try {
-        await primary.ping(config.pool.connectTimeout * 1000);
-        dbEvents.emit('connection:open', {
-          pool: primary.name,
-          url: primary.displayUrl,
-          durationMs: performance.now() - started,
-        });
+        await this.#open(primary, config);
         log.info({ pool: primary.name, url: primary.displayUrl }, 'database connected');
         return;
       } catch (err) {
