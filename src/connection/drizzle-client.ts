@@ -1,7 +1,18 @@
 import type { QueryResult, ResultMode } from '../context/index.js';
 
-/** Runs one statement somewhere: a pool, a replica set, or a transaction's connection. @internal */
-export type Executor = (text: string, params: readonly unknown[], mode: ResultMode) => Promise<QueryResult>;
+/**
+ * Runs one statement somewhere: a pool, a replica set, or a transaction's connection. `named` says the statement
+ * may run as a named prepared statement, which the server may execute with a generic plan after five executions
+ * (statements built once by key: `.prepare()`d ones); otherwise it runs as the unnamed statement, planned for its
+ * values each time (ADR 0008).
+ * @internal
+ */
+export type Executor = (
+  text: string,
+  params: readonly unknown[],
+  mode: ResultMode,
+  named?: boolean,
+) => Promise<QueryResult>;
 
 /** What Drizzle's transaction API calls on the client. @internal */
 export interface TransactionHooks {
@@ -26,14 +37,17 @@ export class DrizzleClient {
     this.#hooks = hooks;
   }
 
-  /** Runs one statement: rows as objects (`'object'`) or as arrays (`'array'`). */
-  run(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
-    return this.#execute(text, params, mode);
+  /** Runs one statement: rows as objects (`'object'`) or as arrays (`'array'`); `named` as in {@link Executor}. */
+  run(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
+    return this.#execute(text, params, mode, named);
   }
 
-  /** Drizzle calls `unsafe(sql, params, { prepare })` and then awaits it or calls `.values()`. */
-  unsafe(text: string, params: readonly unknown[] = []): LazyQuery {
-    return new LazyQuery(this.#execute, text, params);
+  /**
+   * Drizzle calls `unsafe(sql, params, { prepare })` and then awaits it or calls `.values()`; `prepare` is true
+   * only for a query Drizzle prepared by name.
+   */
+  unsafe(text: string, params: readonly unknown[] = [], options?: { prepare?: boolean }): LazyQuery {
+    return new LazyQuery(this.#execute, text, params, options?.prepare === true);
   }
 
   begin(callback: (client: DrizzleClient) => Promise<unknown>): Promise<unknown> {
@@ -52,21 +66,23 @@ class LazyQuery implements PromiseLike<QueryResult> {
   readonly #execute: Executor;
   readonly #text: string;
   readonly #params: readonly unknown[];
+  readonly #named: boolean;
 
-  constructor(execute: Executor, text: string, params: readonly unknown[]) {
+  constructor(execute: Executor, text: string, params: readonly unknown[], named: boolean) {
     this.#execute = execute;
     this.#text = text;
     this.#params = params;
+    this.#named = named;
   }
 
   values(): Promise<QueryResult> {
-    return this.#execute(this.#text, this.#params, 'array');
+    return this.#execute(this.#text, this.#params, 'array', this.#named);
   }
 
   then<A = QueryResult, B = never>(
     onFulfilled?: ((value: QueryResult) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return this.#execute(this.#text, this.#params, 'object').then(onFulfilled, onRejected);
+    return this.#execute(this.#text, this.#params, 'object', this.#named).then(onFulfilled, onRejected);
   }
 }

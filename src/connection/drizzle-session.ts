@@ -20,6 +20,8 @@ interface DrizzleInternals {
   params: unknown[];
   fields: SelectedField[] | undefined;
   customResultMapper: ((rows: unknown[][]) => unknown) | undefined;
+  /** True for a query Drizzle prepared by name (`.prepare(name)`), false for one built per call. */
+  prepare: boolean;
   joinsNotNullableMap: Record<string, boolean> | undefined;
 }
 
@@ -55,11 +57,11 @@ class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfi
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
-    const { fields, customResultMapper, client, queryString } = self;
+    const { fields, customResultMapper, client, queryString, prepare } = self;
     if (!fields && !customResultMapper) {
-      return client.run(queryString, params, 'object').then(undefined, rejectMapped);
+      return client.run(queryString, params, 'object', prepare).then(undefined, rejectMapped);
     }
-    return client.run(queryString, params, 'array').then((rows) => {
+    return client.run(queryString, params, 'array', prepare).then((rows) => {
       if (customResultMapper) return customResultMapper(rows as unknown[][]);
       const map = this.#rowMapper(self);
       if (map) return rows.map((row) => map(row as unknown[]));
@@ -100,6 +102,18 @@ class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfi
       return out;
     });
   }
+}
+
+/**
+ * Makes a query prepared with Drizzle's `.prepare(name)` run as the unnamed statement, planned for its values at
+ * every execution (ADR 0008), while it keeps its compiled parameter fill and row mapping. False when the object is
+ * not a query of this package's session.
+ * @internal
+ */
+export function planEachExecution(prepared: object): boolean {
+  if (!(prepared instanceof TypedErrorPreparedQuery)) return false;
+  (prepared as unknown as DrizzleInternals).prepare = false;
+  return true;
 }
 
 function missing(name: string): Error {

@@ -91,13 +91,10 @@ export class PostgresPool implements Pool {
       connect_timeout: options.connectTimeout,
       max_lifetime: options.maxLifetime === 0 ? null : options.maxLifetime,
       prepare: options.prepare,
-      // With named prepared statements, custom plans keep the plan quality of unprepared statements (a generic
-      // plan can be far worse for skewed data) while saving the parse and the describe round trip. Unnamed
-      // statements (prepare off, e.g. behind PgBouncer, which rejects unknown startup parameters) always get
-      // custom plans, so the parameter is only sent with prepare on.
-      connection: options.prepare
-        ? { application_name: options.applicationName, plan_cache_mode: 'force_custom_plan' }
-        : { application_name: options.applicationName },
+      // No plan_cache_mode: the plan is chosen per statement (ADR 0008). Statements built once by key run as named
+      // prepared statements and may get the server's generic plan; the rest run as the unnamed statement, which
+      // is planned for its values. The server's (or the role's) own setting is left alone.
+      connection: { application_name: options.applicationName },
       onnotice: () => undefined,
       // postgres.js waits up to 20 s between reconnects after repeated failures; after a restart the first query
       // should not wait that long (the health check already limits reconnect attempts).

@@ -3,8 +3,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 /** What a query needs to know about the ambient transaction to join it. @internal */
 export interface AmbientTransaction {
   readonly txId: string;
-  /** Runs one statement on the transaction's connection (fails once the transaction has ended or timed out). */
-  execute(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult>;
+  /**
+   * Runs one statement on the transaction's connection (fails once the transaction has ended or timed out);
+   * `named` lets it run as a named prepared statement (see the connection Executor).
+   */
+  execute(text: string, params: readonly unknown[], mode: ResultMode, named?: boolean): Promise<QueryResult>;
 }
 
 /** Read-your-writes state of one request, job or script. @internal */

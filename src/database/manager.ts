@@ -349,9 +349,9 @@ export class DatabaseManager<
 
   /** @internal */
   createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction {
-    const stamped: Executor = (text, params, mode) => {
+    const stamped: Executor = (text, params, mode, named) => {
       this.#stampOnCommit(text);
-      return execute(text, params, mode);
+      return execute(text, params, mode, named);
     };
     const client = new DrizzleClient(this.#monitor(this.#consistency ? stamped : execute, 'primary'), hooks);
     const session = new TypedErrorSession(client as never, this.#dialect, this.#schema);
@@ -366,27 +366,30 @@ export class DatabaseManager<
   }
 
   #writeExecutor(primary: Pool, config: ResolvedDatabaseConfig): Executor {
-    const run = this.#monitor((text, params, mode) => primary.query(text, params, mode, config.prepare), primary.role);
+    const run = this.#monitor(
+      (text, params, mode, named) => primary.query(text, params, mode, config.prepare && named),
+      primary.role,
+    );
     const inTransaction = this.#inTransaction();
     const consistency = this.#consistency;
     if (!consistency) {
-      return (text, params, mode) => {
-        if (ambient.getStore()?.tx) return inTransaction(text, params, mode);
+      return (text, params, mode, named = false) => {
+        if (ambient.getStore()?.tx) return inTransaction(text, params, mode, named);
         if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-        return run(text, params, mode);
+        return run(text, params, mode, named);
       };
     }
     // Read-your-writes: a write only stamps the session (on commit inside a transaction); the WAL position is
     // fetched by the first replica read that needs it.
-    return (text, params, mode) => {
+    return (text, params, mode, named = false) => {
       if (ambient.getStore()?.tx) {
         this.#stampOnCommit(text);
-        return inTransaction(text, params, mode);
+        return inTransaction(text, params, mode, named);
       }
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-      if (!mayWrite(text)) return run(text, params, mode);
+      if (!mayWrite(text)) return run(text, params, mode, named);
       const session = consistency.session();
-      return run(text, params, mode).then((rows) => {
+      return run(text, params, mode, named).then((rows) => {
         consistency.noteWrite(session);
         return rows;
       });
@@ -408,17 +411,18 @@ export class DatabaseManager<
 
   #readExecutor(router: ReadRouter, config: ResolvedDatabaseConfig): Executor {
     const onPrimary = this.#monitor(
-      (text, params, mode) => router.primary.query(text, params, mode, config.prepare),
+      (text, params, mode, named) => router.primary.query(text, params, mode, config.prepare && named),
       'primary',
     );
     const consistency = this.#consistency;
     const metrics = this.#metrics!;
     // Each statement is monitored once, under the role of the server it ran on; choosing the replica (which may
     // ask the servers for WAL positions) is not part of its duration.
-    const onReplica = this.#monitor(async (text, params, mode, span, pool = router.primary) => {
+    const onReplica = this.#monitor(async (text, params, mode, named, span, pool = router.primary) => {
+      const prepare = config.prepare && named;
       span?.setAttributes(this.#server(pool));
       try {
-        return await pool.query(text, params, mode, config.prepare);
+        return await pool.query(text, params, mode, prepare);
       } catch (err) {
         if (!replicaFailure(err)) throw err;
         const reason = toDatabaseError(err).message;
@@ -426,35 +430,43 @@ export class DatabaseManager<
         if (!isRecoveryConflict(err)) router.replicaFailed(pool, reason);
         metrics.replicaFallback('replica_error');
         span?.setAttributes(this.#server(router.primary));
-        return router.primary.query(text, params, mode, config.prepare);
+        return router.primary.query(text, params, mode, prepare);
       }
     }, 'replica');
-    const route = async (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
+    const route = async (
+      text: string,
+      params: readonly unknown[],
+      mode: ResultMode,
+      named: boolean,
+    ): Promise<QueryResult> => {
       let pool = router.pick();
       if (pool === router.primary) {
         metrics.replicaFallback('replicas_down');
-        return onPrimary(text, params, mode);
+        return onPrimary(text, params, mode, named);
       }
       if (consistency) {
         pool = await consistency.choose(router, pool);
         if (pool === router.primary) {
           metrics.replicaFallback('behind');
-          return onPrimary(text, params, mode);
+          return onPrimary(text, params, mode, named);
         }
       }
-      return onReplica(text, params, mode, pool);
+      return onReplica(text, params, mode, named, pool);
     };
     const inTransaction = this.#inTransaction();
-    return (text, params, mode) => {
-      if (ambient.getStore()?.tx) return inTransaction(text, params, mode);
+    return (text, params, mode, named = false) => {
+      if (ambient.getStore()?.tx) return inTransaction(text, params, mode, named);
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-      return route(text, params, mode);
+      return route(text, params, mode, named);
     };
   }
 
   /** Statements of `getDatabase()` inside an ambient transaction: timed like every other statement. */
   #inTransaction(): Executor {
-    return this.#monitor((text, params, mode) => ambient.getStore()!.tx!.execute(text, params, mode), 'primary');
+    return this.#monitor(
+      (text, params, mode, named) => ambient.getStore()!.tx!.execute(text, params, mode, named),
+      'primary',
+    );
   }
 
   /**
@@ -471,11 +483,12 @@ export class DatabaseManager<
       text: string,
       params: readonly unknown[],
       mode: ResultMode,
+      named = false,
       pool?: Pool,
       span?: Span,
     ): Promise<QueryResult> => {
       const started = performance.now();
-      return execute(text, params, mode, span, pool).then(
+      return execute(text, params, mode, named, span, pool).then(
         (result) => {
           const durationMs = performance.now() - started;
           metrics.query(effectiveRole, durationMs / 1000);
@@ -493,9 +506,9 @@ export class DatabaseManager<
     const tracer = this.#tracer;
     if (!tracer) return monitored;
     const server = role === 'replica' ? {} : this.#server(this.#router?.primary);
-    return (text, params, mode, pool) => {
+    return (text, params, mode, named, pool) => {
       const span = startStatementSpan(tracer, text, server, effectiveRole);
-      return endStatementSpan(span, monitored(text, params, mode, pool, span));
+      return endStatementSpan(span, monitored(text, params, mode, named, pool, span));
     };
   }
 
@@ -616,6 +629,7 @@ type TracedExecutor = (
   text: string,
   params: readonly unknown[],
   mode: ResultMode,
+  named: boolean,
   span?: Span,
   pool?: Pool,
 ) => Promise<QueryResult>;
@@ -625,6 +639,7 @@ type MonitoredExecutor = (
   text: string,
   params: readonly unknown[],
   mode: ResultMode,
+  named?: boolean,
   pool?: Pool,
 ) => Promise<QueryResult>;
 

@@ -1,6 +1,7 @@
 import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { checkOptions, is, type Shape } from '../config/index.js';
 import { mayWrite } from '../connection/consistency.js';
+import { planEachExecution } from '../connection/drizzle-session.js';
 import { getDatabaseManager } from '../database/default.js';
 import type { Database, DatabaseManager } from '../database/index.js';
 import { InvalidQueryError, toDatabaseError } from '../errors/index.js';
@@ -31,6 +32,14 @@ export interface PrepareOptions {
    * / FOR SHARE), `'write'` for anything else. Inside a transaction the query always runs in the transaction.
    */
   role?: 'read' | 'write';
+  /**
+   * How the server plans the query. `'auto'` (default): a named prepared statement, planned for its values for
+   * the first five executions on a connection, after which PostgreSQL may keep one generic plan — right for
+   * lookups by key, where every value gets the same plan. `'custom'`: planned for its values at every execution
+   * (the unnamed statement; with postgres.js one more round trip) — for filters whose best plan depends on the
+   * value, e.g. `status = p('status')` on a column where one status is rare and another covers most rows.
+   */
+  plan?: 'auto' | 'custom';
   /** The database to run on. Default: the default one (`initDatabase()`). */
   manager?: DatabaseManager;
 }
@@ -49,7 +58,11 @@ export interface PreparedQuery<TResult> {
 
 const LOCKING = /\bfor\s+(?:update|share|no\s+key\s+update|key\s+share)\b/i;
 /** The options of prepare(), for the shared options check. */
-const PREPARE_OPTIONS: Shape = { role: is.oneOf(['read', 'write']), manager: is.any };
+const PREPARE_OPTIONS: Shape = {
+  role: is.oneOf(['read', 'write']),
+  plan: is.oneOf(['auto', 'custom']),
+  manager: is.any,
+};
 let counter = 0;
 
 /**
@@ -79,8 +92,13 @@ export function prepare<TQuery extends PreparableQuery>(
 ): PreparedQuery<PreparedResult<TQuery>> {
   if (typeof build !== 'function') throw new InvalidQueryError('prepare() takes a function that builds the query');
   checkOptions(options, PREPARE_OPTIONS, 'prepare()', 'query');
-  const role = options.role;
-  return new PreparedStatement<PreparedResult<TQuery>>(build, role, options.manager, `spfn_prepared_${++counter}`);
+  return new PreparedStatement<PreparedResult<TQuery>>(
+    build,
+    options.role,
+    options.plan === 'custom',
+    options.manager,
+    `spfn_prepared_${++counter}`,
+  );
 }
 
 interface Bound {
@@ -90,6 +108,7 @@ interface Bound {
 class PreparedStatement<TResult> implements PreparedQuery<TResult> {
   readonly #build: (db: Database, p: PlaceholderFactory) => PreparableQuery;
   readonly #role: 'read' | 'write' | undefined;
+  readonly #customPlan: boolean;
   readonly #manager: DatabaseManager | undefined;
   readonly #name: string;
   /** Per write instance of the database, so a re-initialised database gets the query built again. */
@@ -99,11 +118,13 @@ class PreparedStatement<TResult> implements PreparedQuery<TResult> {
   constructor(
     build: (db: Database, p: PlaceholderFactory) => PreparableQuery,
     role: 'read' | 'write' | undefined,
+    customPlan: boolean,
     manager: DatabaseManager | undefined,
     name: string,
   ) {
     this.#build = build;
     this.#role = role;
+    this.#customPlan = customPlan;
     this.#manager = manager;
     this.#name = name;
   }
@@ -136,6 +157,7 @@ class PreparedStatement<TResult> implements PreparedQuery<TResult> {
       if (mayWrite(text) || LOCKING.test(text)) query = this.#make(write);
     }
     const bound = query.prepare(this.#name);
+    if (this.#customPlan) planEachExecution(bound);
     this.#bound.set(write, bound);
     return bound;
   }

@@ -79,9 +79,9 @@ export class TransactionScope {
     return true;
   }
 
-  execute = async (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
+  execute = async (text: string, params: readonly unknown[], mode: ResultMode, named = false): Promise<QueryResult> => {
     if (this.#state !== 'active' || this.pastDeadline()) throw this.closedError();
-    const result = await this.connection.query(text, params, mode, this.prepare);
+    const result = await this.connection.query(text, params, mode, this.prepare && named);
     // A statement that returned after the deadline ran in a transaction that is now rolled back: its result
     // must not reach the caller, who would go on as if it had been written.
     if (this.pastDeadline()) throw this.closedError();
@@ -110,7 +110,7 @@ export class TransactionFrame implements AmbientTransaction {
     return this.scope.txId;
   }
 
-  execute(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
-    return this.scope.execute(text, params, mode);
+  execute(text: string, params: readonly unknown[], mode: ResultMode, named?: boolean): Promise<QueryResult> {
+    return this.scope.execute(text, params, mode, named);
   }
 }
