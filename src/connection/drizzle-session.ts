@@ -63,10 +63,17 @@ class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfi
     }
     return client.run(queryString, params, 'array', prepare).then((rows) => {
       if (customResultMapper) return customResultMapper(rows as unknown[][]);
+      // A loop into a plain array: `map` on postgres.js's result (an Array subclass) constructs another result
+      // object through Symbol.species, ~0.7 µs per call against ~0.1 µs.
+      const out = new Array<unknown>(rows.length);
       const map = this.#rowMapper(self);
-      if (map) return rows.map((row) => map(row as unknown[]));
+      if (map) {
+        for (let i = 0; i < rows.length; i++) out[i] = map(rows[i] as unknown[]);
+        return out;
+      }
       const joins = self.joinsNotNullableMap;
-      return rows.map((row) => mapResultRow(fields!, row as unknown[], joins));
+      for (let i = 0; i < rows.length; i++) out[i] = mapResultRow(fields!, rows[i] as unknown[], joins);
+      return out;
     }, rejectMapped);
   }
 
