@@ -171,7 +171,8 @@ async function main() {
     if (second && r.slices.length > 2) {
       const ratio = last.opsPerSec / second.opsPerSec;
       lines.push(
-        `${r.contender}: last ${last.calls} within 10% of the second ${second.calls}: ${ratio >= 0.9 ? 'PASS' : 'FAIL'} ` +
+        `${r.contender}: last ${last.calls} within 10% of the second ${second.calls} (≥ 0.90×): ` +
+          `${ratio >= 0.9 ? 'PASS' : 'FAIL'} ` +
           `(${Math.round(last.opsPerSec)} vs ${Math.round(second.opsPerSec)} ops/s, ${ratio.toFixed(2)}×).`,
       );
     } else {
