@@ -100,6 +100,26 @@ export function median(xs) {
 }
 
 /**
+ * The run whose ops/s is the median of `runs` (the upper one of an even count), so that its other figures (CPU,
+ * latencies) come from the same run.
+ * @template {{ opsPerSec: number }} T
+ * @param {T[]} runs
+ * @returns {T}
+ */
+export function medianRun(runs) {
+  const sorted = runs.map((r) => r.opsPerSec).sort((a, b) => a - b);
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  return runs.find((r) => r.opsPerSec === middle);
+}
+
+/**
+ * `s` right-aligned in `n` characters (the columns of the plain-text tables).
+ * @param {unknown} s
+ * @param {number} n
+ */
+export const pad = (s, n) => String(s).padStart(n);
+
+/**
  * A comma-separated setting as a list, or `fallback` when it is unset or empty.
  * @param {string | undefined} text
  * @param {string[]} fallback
