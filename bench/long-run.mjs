@@ -183,6 +183,7 @@ async function main() {
     );
   }
   for (const r of runs.filter((x) => x.failed)) lines.push(`${r.contender}: FAILED ${r.failed}`);
+  if (runs.some((r) => r.failed)) process.exitCode = 1;
   const text = lines.join('\n');
   console.log(text);
   const file = writeResults('long-run', started, { started, settings, runs, table: text });
