@@ -28,6 +28,8 @@ if (!process.env.AB_URL) {
       insert into bench_items (name, qty) select 'item ' || g, g % 100 from generate_series(1, 10000) g;
       analyze bench_items;`);
     await d.end();
+    // Writes measure the libraries, not the fsync of a shared disk (as in bench/peers).
+    await a.unsafe('alter database spfn_repository_ab set synchronous_commit = off');
   }
   await a.end();
 }
