@@ -68,10 +68,10 @@ export class TransactionScope {
     return `spfn_sp_${++this.#savepoints}`;
   }
 
-  /** The error a statement gets when the transaction can no longer take one. */
-  closedError(): Error {
+  /** The error a statement gets when the transaction can no longer take one; `cause`: the statement's own error. */
+  closedError(cause?: unknown): Error {
     return this.#timedOut
-      ? new TransactionTimeoutError(this.timeoutMs)
+      ? new TransactionTimeoutError(this.timeoutMs, cause === undefined ? {} : { cause })
       : new TransactionError(`Transaction ${this.txId} has already ended; its handle cannot be used any more`);
   }
 
@@ -108,7 +108,7 @@ export class TransactionScope {
       result = await this.connection.query(text, params, mode, this.prepare);
     } catch (err) {
       // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused.
-      if (this.endedByDeadline(err)) throw this.closedError();
+      if (this.endedByDeadline(err)) throw this.closedError(err);
       throw err;
     }
     // A statement that returned after the deadline ran in a transaction that is now rolled back: its result
