@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AmbientTransaction, QueryResult, ResultMode } from '../context/index.js';
 import type { PooledConnection } from '../connection/pool.js';
-import { TransactionError, TransactionTimeoutError, findServerError } from '../errors/index.js';
+import { TransactionError, TransactionTimeoutError, findServerError, toDatabaseError } from '../errors/index.js';
 import type { Transaction } from './types.js';
 
 type Hook = () => unknown;
@@ -108,7 +108,8 @@ export class TransactionScope {
       result = await this.connection.query(text, params, mode, this.prepare);
     } catch (err) {
       // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused.
-      if (this.endedByDeadline(err)) throw this.closedError(err);
+      // Its own error stays as the cause, typed and sanitized (the driver's error carries the parameters).
+      if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
       throw err;
     }
     // A statement that returned after the deadline ran in a transaction that is now rolled back: its result

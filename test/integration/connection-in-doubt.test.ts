@@ -60,9 +60,11 @@ async function hammer(count: number, concurrency: number, fn: (i: number) => Pro
 
 /** How a statement of the racing test ended, from the error its callback got. */
 function statementEnd(e: unknown): string {
-  // The server's own words are on the driver's error, the cause: "… due to statement timeout" or "… user request".
+  // The server's own words are on the innermost cause: "… due to statement timeout" or "… due to user request".
   const cause = e instanceof Error ? e.cause : undefined;
-  const text = cause instanceof Error ? cause.message : '';
+  let inner = cause;
+  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+  const text = inner instanceof Error ? inner.message : '';
   if (e instanceof TransactionTimeoutError) {
     if (cause === undefined) return 'past the deadline: result thrown away, or never sent';
     if (text.includes('statement timeout')) return 'its own statement_timeout';
