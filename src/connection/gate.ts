@@ -66,6 +66,11 @@ export class Gate {
     return this.#acquireTimeout;
   }
 
+  /** The lanes, for the pool's idle sweep (read only). */
+  lanes(): readonly Lane[] {
+    return this.#lanes;
+  }
+
   /** Live counters: active = connections in use, idle = the others, waiting = queued callers. */
   counts(): PoolCounts {
     let active = 0;

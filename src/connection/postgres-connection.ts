@@ -20,6 +20,10 @@ export interface Client {
   readonly sql: postgres.Sql;
   /** The lease holding this client, told when its connection closes. */
   lease: PostgresConnection | undefined;
+  /** When it was opened (performance.now()), for the pool's max lifetime. */
+  readonly opened: number;
+  /** Statements and leases so far; the pool's idle sweep sees that it was used since its last look. */
+  uses: number;
 }
 
 /** What a lease needs from its pool. @internal */
@@ -65,6 +69,7 @@ export class PostgresConnection implements PooledConnection {
     this.#lane = lane;
     this.#host = host;
     client.lease = this;
+    client.uses++;
   }
 
   /** Called by the pool when the client's connection closes. */

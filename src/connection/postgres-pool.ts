@@ -72,6 +72,10 @@ export class PostgresPool implements Pool {
   #types: LearnedTypes | undefined;
   readonly #gate: Gate;
   #closing: Promise<void> | undefined;
+  /** The idle and lifetime sweep, started with the first client. */
+  #sweeper: NodeJS.Timeout | undefined;
+  /** What the sweep saw of each lane's client last time. */
+  readonly #seen: ({ uses: number; idleMs: number } | undefined)[] = [];
 
   constructor(options: PostgresPoolOptions) {
     this.name = options.name;
@@ -82,14 +86,24 @@ export class PostgresPool implements Pool {
     this.#clients = Array.from({ length: options.max }, () => undefined);
   }
 
-  static #client(options: PostgresPoolOptions, types?: LearnedTypes, onclose?: () => void): postgres.Sql {
+  /**
+   * A client of one connection. Clients of the pool get no idle timeout or max lifetime from postgres.js, which
+   * would close the connection between two statements of a transaction holding it (postgres.js spares only its own
+   * reservations); the pool's sweep applies both to connections nobody uses (see #sweep).
+   */
+  static #client(
+    options: PostgresPoolOptions,
+    types: LearnedTypes | undefined,
+    onclose: (() => void) | undefined,
+    driverTimers: boolean,
+  ): postgres.Sql {
     const sql = postgres(options.url, {
       ...(onclose ? { onclose } : {}),
       fetch_types: types === undefined,
       max: 1,
-      idle_timeout: options.idleTimeout,
+      idle_timeout: driverTimers ? options.idleTimeout : 0,
       connect_timeout: options.connectTimeout,
-      max_lifetime: options.maxLifetime === 0 ? null : options.maxLifetime,
+      max_lifetime: driverTimers && options.maxLifetime !== 0 ? options.maxLifetime : null,
       prepare: options.prepare,
       // With named prepared statements, custom plans keep the plan quality of unprepared statements (a generic
       // plan can be far worse for skewed data) while saving the parse and the describe round trip. Unnamed
@@ -125,13 +139,50 @@ export class PostgresPool implements Pool {
   #clientOf(lane: Lane): Client {
     const existing = this.#clients[lane.index];
     if (existing !== undefined) return existing;
-    const client: { sql: postgres.Sql; lease: PostgresConnection | undefined } = {
+    const client: { sql: postgres.Sql; lease: PostgresConnection | undefined; opened: number; uses: number } = {
       sql: undefined as unknown as postgres.Sql,
       lease: undefined,
+      opened: performance.now(),
+      uses: 0,
     };
-    client.sql = PostgresPool.#client(this.#options, this.#types, () => client.lease?.onClosed());
+    client.sql = PostgresPool.#client(this.#options, this.#types, () => client.lease?.onClosed(), false);
     this.#clients[lane.index] = client;
+    this.#sweeper ??= this.#startSweep();
     return client;
+  }
+
+  #startSweep(): NodeJS.Timeout | undefined {
+    const { idleTimeout, maxLifetime } = this.#options;
+    const shortest = Math.min(idleTimeout || Infinity, maxLifetime || Infinity);
+    if (shortest === Infinity) return undefined;
+    const every = Math.min(10_000, Math.max(250, (shortest * 1000) / 4));
+    // Background work nobody awaits: it must not keep the process alive (docs/adr/1000).
+    return setInterval(() => this.#sweep(every), every).unref();
+  }
+
+  /**
+   * Ends the clients of lanes nobody used for `idleTimeout` seconds, and of idle lanes older than `maxLifetime`; the
+   * next statement opens a new client. A lane in use is never touched, so a transaction keeps its session.
+   */
+  #sweep(every: number): void {
+    const { idleTimeout, maxLifetime } = this.#options;
+    const now = performance.now();
+    for (const lane of this.#gate.lanes()) {
+      const client = this.#clients[lane.index];
+      if (client === undefined) continue;
+      const seen = this.#seen[lane.index] ?? { uses: -1, idleMs: 0 };
+      const unused = lane.shared === 0 && !lane.held && lane.promisedTo === undefined;
+      seen.idleMs = unused && seen.uses === client.uses ? seen.idleMs + every : 0;
+      seen.uses = client.uses;
+      this.#seen[lane.index] = seen;
+      const idleOut = idleTimeout > 0 && seen.idleMs >= idleTimeout * 1000;
+      const aged = maxLifetime > 0 && now - client.opened >= maxLifetime * 1000;
+      if (unused && (idleOut || aged)) {
+        this.#clients[lane.index] = undefined;
+        this.#seen[lane.index] = undefined;
+        void this.#retire(client.sql);
+      }
+    }
   }
 
   /**
@@ -182,7 +233,9 @@ export class PostgresPool implements Pool {
     let pending: Promise<QueryResult>;
     let sql: postgres.Sql;
     try {
-      sql = this.#clientOf(lane).sql;
+      const client = this.#clientOf(lane);
+      client.uses++;
+      sql = client.sql;
       const q = sql.unsafe(text, params as Params, { prepare });
       // A postgres.js query is a Promise whose `then` gives plain promises (its species is Promise).
       pending = mode === 'array' ? q.values() : q;
@@ -245,6 +298,8 @@ export class PostgresPool implements Pool {
     return (this.#probe ??= PostgresPool.#client(
       { ...this.#options, max: 1, prepare: false, idleTimeout: 1 },
       this.#types ?? NO_TYPES,
+      undefined,
+      true,
     ));
   }
 
@@ -296,6 +351,7 @@ export class PostgresPool implements Pool {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#gate.close(new ConnectionError(`The ${this.name} pool is closed`));
+    clearInterval(this.#sweeper);
     const probe = this.#probe;
     this.#probe = undefined;
     if (probe) await this.#retire(probe);

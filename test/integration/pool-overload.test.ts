@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseManager } from '@spfn/core/db';
-import { createTestDatabase, expectNoLeaksThenDrop, type TestDatabase } from '../helpers/pg.js';
+import { createTestDatabase, expectNoLeaksThenDrop, waitFor, type TestDatabase } from '../helpers/pg.js';
 
 const POOL_MAX = 4;
 let t: TestDatabase;
@@ -100,4 +100,39 @@ describe(`a lasting overload (64 callers, pool of ${POOL_MAX})`, () => {
     expect(manager.pools.primary.counts()).toEqual({ active: 0, idle: POOL_MAX, waiting: 0, max: POOL_MAX });
     expect((await sessions()).total).toBeLessThanOrEqual(POOL_MAX);
   }, 120_000);
+});
+
+describe('idle timeout and max lifetime never end a connection a transaction holds', () => {
+  it('a transaction idle past the idle timeout keeps its session; idle connections close afterwards', async () => {
+    const m = new DatabaseManager({
+      url: t.url,
+      applicationName: t.appName,
+      pool: { max: 2, idleTimeout: 1, maxLifetime: 1 },
+      healthCheck: { enabled: false },
+      transaction: { timeout: 0 },
+    });
+    try {
+      await m.init();
+      const pids = await m.transaction(async (tx) => {
+        const [a] = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+        await new Promise((r) => setTimeout(r, 2600));
+        const [b] = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+        return [a?.pid, b?.pid];
+      });
+      expect(pids[0]).toBeDefined();
+      expect(pids[1]).toBe(pids[0]);
+      // Nobody uses the pool now: its connections close after the idle timeout (max lifetime 1 s as well).
+      const closed = await waitFor(
+        async () =>
+          (await t.sql`select 1 from pg_stat_activity where application_name = ${t.appName} and pid = ${pids[0]!}`)
+            .length === 0,
+        5000,
+      );
+      expect(closed, 'the idle connection was closed').toBe(true);
+      const [row] = await m.getDatabase().execute<{ one: number }>(sql`select 1 as one`);
+      expect(row?.one).toBe(1);
+    } finally {
+      await m.close();
+    }
+  }, 30_000);
 });
