@@ -24,6 +24,9 @@ export interface Client {
   readonly opened: number;
   /** Statements and leases so far; the pool's idle sweep sees that it was used since its last look. */
   uses: number;
+  /** The idle sweep's bookkeeping: `uses` at its last look, and for how long it has seen the client unused. */
+  seenUses: number;
+  idleMs: number;
 }
 
 /** What a lease needs from its pool. @internal */

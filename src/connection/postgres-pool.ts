@@ -74,8 +74,6 @@ export class PostgresPool implements Pool {
   #closing: Promise<void> | undefined;
   /** The idle and lifetime sweep, started with the first client. */
   #sweeper: NodeJS.Timeout | undefined;
-  /** What the sweep saw of each lane's client last time. */
-  readonly #seen: ({ uses: number; idleMs: number } | undefined)[] = [];
 
   constructor(options: PostgresPoolOptions) {
     this.name = options.name;
@@ -139,13 +137,10 @@ export class PostgresPool implements Pool {
   #clientOf(lane: Lane): Client {
     const existing = this.#clients[lane.index];
     if (existing !== undefined) return existing;
-    const client: { sql: postgres.Sql; lease: PostgresConnection | undefined; opened: number; uses: number } = {
-      sql: undefined as unknown as postgres.Sql,
-      lease: undefined,
-      opened: performance.now(),
-      uses: 0,
-    };
-    client.sql = PostgresPool.#client(this.#options, this.#types, () => client.lease?.onClosed(), false);
+    // postgres.js opens the connection on the first statement, so `onclose` cannot run before `client` is set.
+    let client: Client | undefined = undefined;
+    const sql = PostgresPool.#client(this.#options, this.#types, () => client?.lease?.onClosed(), false);
+    client = { sql, lease: undefined, opened: performance.now(), uses: 0, seenUses: 0, idleMs: 0 };
     this.#clients[lane.index] = client;
     this.#sweeper ??= this.#startSweep();
     return client;
@@ -170,16 +165,13 @@ export class PostgresPool implements Pool {
     for (const lane of this.#gate.lanes()) {
       const client = this.#clients[lane.index];
       if (client === undefined) continue;
-      const seen = this.#seen[lane.index] ?? { uses: -1, idleMs: 0 };
       const unused = lane.shared === 0 && !lane.held && lane.promisedTo === undefined;
-      seen.idleMs = unused && seen.uses === client.uses ? seen.idleMs + every : 0;
-      seen.uses = client.uses;
-      this.#seen[lane.index] = seen;
-      const idleOut = idleTimeout > 0 && seen.idleMs >= idleTimeout * 1000;
+      client.idleMs = unused && client.seenUses === client.uses ? client.idleMs + every : 0;
+      client.seenUses = client.uses;
+      const idleOut = idleTimeout > 0 && client.idleMs >= idleTimeout * 1000;
       const aged = maxLifetime > 0 && now - client.opened >= maxLifetime * 1000;
       if (unused && (idleOut || aged)) {
         this.#clients[lane.index] = undefined;
-        this.#seen[lane.index] = undefined;
         void this.#retire(client.sql);
       }
     }
