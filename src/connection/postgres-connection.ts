@@ -115,11 +115,9 @@ export class PostgresConnection implements PooledConnection {
   async cancel(): Promise<void> {
     const running = [...this.#inflight];
     if (running.length === 0) return;
-    await withTimeout(
-      Promise.allSettled(running.map((q) => q.cancel() as unknown as Promise<void>)),
-      2000,
-      () => new Error('cancel timed out'),
-    ).catch(() => undefined);
+    await withTimeout(Promise.allSettled(running.map(requestCancel)), 2000, () => new Error('cancel timed out')).catch(
+      () => undefined,
+    );
     // Let the cancelled statements settle so a late cancel cannot hit a later statement.
     await withTimeout(Promise.allSettled(running), 2000, () => new Error('settle timed out')).catch(() => undefined);
   }
@@ -166,6 +164,25 @@ export class PostgresConnection implements PooledConnection {
     const state = this.#backend ?? [...this.#inflight].find((q) => q.state)?.state ?? undefined;
     return state?.pid ?? undefined;
   }
+}
+
+/**
+ * Sends the cancel request for `q` and resolves once the server has taken it. postgres.js's `cancel()` returns
+ * nothing; its canceller's promise settles when the server closes the cancel connection, after it signalled the
+ * backend. Waiting for that matters: a request still on its way when the statement ends anyway (by its own
+ * statement_timeout) would cancel whatever runs next on the session — the ROLLBACK, or the next transaction's BEGIN.
+ * A signal that reaches an idle backend is dropped by the server.
+ */
+function requestCancel(q: Pending): Promise<void> {
+  const query = q as Pending & { canceller?: ((q: Pending) => Promise<void>) | null };
+  const canceller = query.canceller;
+  if (typeof canceller !== 'function') {
+    q.cancel();
+    return Promise.resolve();
+  }
+  // What `cancel()` does, keeping the promise it drops.
+  query.canceller = null;
+  return canceller(q);
 }
 
 async function settles(promise: Promise<void>, ms: number): Promise<boolean> {
