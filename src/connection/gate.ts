@@ -1,17 +1,36 @@
 import { PoolTimeoutError, type PoolCounts } from '../errors/index.js';
 
+/**
+ * One connection slot of a pool, as the gate sees it.
+ * @internal
+ */
+export interface Lane {
+  /** Position in the pool, 0 … max − 1. */
+  readonly index: number;
+  /** Plain statements running or pipelined on this connection. */
+  shared: number;
+  /** Held by one caller exclusively (a transaction). */
+  held: boolean;
+  /** The exclusive waiter this lane is promised to once its plain statements finish; none may join it meanwhile. */
+  promisedTo: Waiter | undefined;
+}
+
 interface Waiter {
   exclusive: boolean;
-  resolve: () => void;
+  resolve: (lane: Lane) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
   since: number;
+  /** For an exclusive waiter: the lane it waits on to drain. */
+  lane: Lane | undefined;
 }
 
 /**
- * Admission control in front of a pool. A transaction takes an exclusive lease on one connection; a plain query
- * takes a shared lease and may be pipelined on a connection that no transaction holds. A caller waits only when
- * every connection is held by a transaction, and then at most `acquireTimeout` ms before {@link PoolTimeoutError}.
+ * Admission control in front of a pool of `max` connections. A transaction takes an exclusive lease on one idle
+ * connection; a plain statement takes a shared lease on the least-loaded connection no transaction holds, and may be
+ * pipelined there (docs/adr/0003). A transaction that finds no idle connection picks the least-loaded free one and
+ * lets no further plain statement join it, so it gets it once its statements finish, even under a lasting flood of
+ * plain statements. A caller waits at most `acquireTimeout` ms before {@link PoolTimeoutError}.
  * @internal
  */
 export class Gate {
@@ -20,8 +39,7 @@ export class Gate {
   readonly #pool: string;
   readonly #onTimeout: (err: PoolTimeoutError) => void;
   readonly #onWait: ((pool: string, waitedMs: number) => void) | undefined;
-  #exclusive = 0;
-  #shared = 0;
+  readonly #lanes: Lane[];
   readonly #waiters: Waiter[] = [];
   #closed = false;
 
@@ -37,6 +55,7 @@ export class Gate {
     this.#max = max;
     this.#acquireTimeout = acquireTimeout;
     this.#onTimeout = onTimeout;
+    this.#lanes = Array.from({ length: max }, (_, index) => ({ index, shared: 0, held: false, promisedTo: undefined }));
   }
 
   get max(): number {
@@ -47,37 +66,52 @@ export class Gate {
     return this.#acquireTimeout;
   }
 
-  /** Live counters: active = connections in use, idle = free capacity, waiting = queued callers. */
+  /** The lanes, for the pool's idle sweep (read only). */
+  lanes(): readonly Lane[] {
+    return this.#lanes;
+  }
+
+  /** Live counters: active = connections in use, idle = the others, waiting = queued callers. */
   counts(): PoolCounts {
-    const active = Math.min(this.#max, this.#exclusive + this.#shared);
+    let active = 0;
+    for (const lane of this.#lanes) if (lane.held || lane.shared > 0) active++;
     return { active, idle: this.#max - active, waiting: this.#waiters.length, max: this.#max };
   }
 
-  /** Takes a shared lease at once when possible; returns undefined then, else a promise. */
-  acquireShared(): Promise<void> | undefined {
-    if (this.#exclusive < this.#max && this.#waiters.length === 0) {
-      this.#shared++;
-      return undefined;
+  /** A shared lease at once on the least-loaded free connection, or undefined when none is free. */
+  tryShared(): Lane | undefined {
+    const lane = this.#leastLoaded();
+    if (lane !== undefined) lane.shared++;
+    return lane;
+  }
+
+  /** A shared lease, waiting in line when no connection is free. */
+  acquireShared(): Promise<Lane> {
+    const lane = this.tryShared();
+    return lane === undefined ? this.#wait(false) : Promise.resolve(lane);
+  }
+
+  releaseShared(lane: Lane): void {
+    lane.shared--;
+    if (this.#waiters.length > 0) this.#drain();
+  }
+
+  acquireExclusive(): Promise<Lane> {
+    if (!this.#waiters.some((w) => w.exclusive)) {
+      const lane = this.#idle();
+      if (lane !== undefined) {
+        lane.held = true;
+        return Promise.resolve(lane);
+      }
     }
-    return this.#wait(false);
-  }
-
-  releaseShared(): void {
-    this.#shared--;
+    const waiting = this.#wait(true);
     this.#drain();
+    return waiting;
   }
 
-  acquireExclusive(): Promise<void> {
-    if (this.#exclusive < this.#max && this.#waiters.length === 0) {
-      this.#exclusive++;
-      return Promise.resolve();
-    }
-    return this.#wait(true);
-  }
-
-  releaseExclusive(): void {
-    this.#exclusive--;
-    this.#drain();
+  releaseExclusive(lane: Lane): void {
+    lane.held = false;
+    if (this.#waiters.length > 0) this.#drain();
   }
 
   /** Fails every waiter (the pool is closing). */
@@ -85,6 +119,7 @@ export class Gate {
     this.#closed = true;
     for (const w of this.#waiters.splice(0)) {
       clearTimeout(w.timer);
+      if (w.lane) w.lane.promisedTo = undefined;
       w.reject(err);
     }
   }
@@ -94,16 +129,34 @@ export class Gate {
     return new PoolTimeoutError(this.#pool, this.#acquireTimeout, this.counts());
   }
 
-  #wait(exclusive: boolean): Promise<void> {
+  /** The free connection with the fewest plain statements (the first idle one when there is one). */
+  #leastLoaded(): Lane | undefined {
+    let best: Lane | undefined;
+    for (const lane of this.#lanes) {
+      if (lane.held || lane.promisedTo !== undefined) continue;
+      if (lane.shared === 0) return lane;
+      if (best === undefined || lane.shared < best.shared) best = lane;
+    }
+    return best;
+  }
+
+  #idle(): Lane | undefined {
+    for (const lane of this.#lanes) if (!lane.held && lane.promisedTo === undefined && lane.shared === 0) return lane;
+    return undefined;
+  }
+
+  #wait(exclusive: boolean): Promise<Lane> {
     if (this.#closed) return Promise.reject(new Error('pool is closed'));
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Lane>((resolve, reject) => {
       const waiter: Waiter = {
         exclusive,
         resolve,
         reject,
+        lane: undefined,
         timer: setTimeout(() => {
           const i = this.#waiters.indexOf(waiter);
           if (i >= 0) this.#waiters.splice(i, 1);
+          if (waiter.lane) waiter.lane.promisedTo = undefined;
           const err = new PoolTimeoutError(this.#pool, this.#acquireTimeout, {
             ...this.counts(),
             waiting: this.#waiters.length + 1,
@@ -118,14 +171,46 @@ export class Gate {
     });
   }
 
+  /** Serves waiters in arrival order; a transaction promised a draining lane lets the callers behind it pass. */
   #drain(): void {
-    while (this.#waiters.length > 0 && this.#exclusive < this.#max) {
-      const w = this.#waiters.shift()!;
-      clearTimeout(w.timer);
-      if (w.exclusive) this.#exclusive++;
-      else this.#shared++;
-      this.#onWait?.(this.#pool, performance.now() - w.since);
-      w.resolve();
+    let i = 0;
+    while (i < this.#waiters.length) {
+      const w = this.#waiters[i]!;
+      if (!w.exclusive) {
+        const lane = this.#leastLoaded();
+        if (lane === undefined) return;
+        lane.shared++;
+        this.#hand(i, w, lane);
+        continue;
+      }
+      if (w.lane !== undefined && w.lane.shared === 0) {
+        const lane = w.lane;
+        lane.promisedTo = undefined;
+        lane.held = true;
+        this.#hand(i, w, lane);
+        continue;
+      }
+      const idle = this.#idle();
+      if (idle !== undefined) {
+        if (w.lane) w.lane.promisedTo = undefined;
+        idle.held = true;
+        this.#hand(i, w, idle);
+        continue;
+      }
+      if (w.lane === undefined) {
+        const lane = this.#leastLoaded();
+        if (lane === undefined) return;
+        lane.promisedTo = w;
+        w.lane = lane;
+      }
+      i++;
     }
+  }
+
+  #hand(i: number, w: Waiter, lane: Lane): void {
+    this.#waiters.splice(i, 1);
+    clearTimeout(w.timer);
+    this.#onWait?.(this.#pool, performance.now() - w.since);
+    w.resolve(lane);
   }
 }

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { PGlite, type QueryOptions } from '@electric-sql/pglite';
 import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
-import { Gate } from './gate.js';
+import { Gate, type Lane } from './gate.js';
 import { isNewDataDir, PgliteTemplate } from './pglite-template.js';
 import type { Pool, PooledConnection } from './pool.js';
 import { withTimeout } from './timeout.js';
@@ -74,22 +74,22 @@ export class PglitePool implements Pool {
   }
 
   query(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
-    const wait = this.#gate.acquireShared();
-    if (wait === undefined) return this.#run(text, params, mode);
-    return wait.then(() => this.#run(text, params, mode));
+    const lane = this.#gate.tryShared();
+    if (lane !== undefined) return this.#run(lane, text, params, mode);
+    return this.#gate.acquireShared().then((waited) => this.#run(waited, text, params, mode));
   }
 
-  async #run(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
+  async #run(lane: Lane, text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
     try {
       return await runOn(this.#db, text, params, mode);
     } finally {
-      this.#gate.releaseShared();
+      this.#gate.releaseShared(lane);
     }
   }
 
   async reserve(): Promise<PooledConnection> {
-    await this.#gate.acquireExclusive();
-    return new PgliteSession(this.#db, this.#gate);
+    const lane = await this.#gate.acquireExclusive();
+    return new PgliteSession(this.#db, this.#gate, lane);
   }
 
   async ping(timeoutMs: number): Promise<void> {
@@ -143,11 +143,13 @@ async function runOn(db: PGlite, text: string, params: readonly unknown[], mode:
 class PgliteSession implements PooledConnection {
   readonly #db: PGlite;
   readonly #gate: Gate;
+  readonly #lane: Lane;
   #released = false;
 
-  constructor(db: PGlite, gate: Gate) {
+  constructor(db: PGlite, gate: Gate, lane: Lane) {
     this.#db = db;
     this.#gate = gate;
+    this.#lane = lane;
   }
 
   query(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
@@ -166,7 +168,7 @@ class PgliteSession implements PooledConnection {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#gate.releaseExclusive();
+    this.#gate.releaseExclusive(this.#lane);
   }
 
   async destroy(): Promise<void> {

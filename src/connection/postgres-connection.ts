@@ -1,7 +1,8 @@
 import type postgres from 'postgres';
 import type { QueryResult, ResultMode } from '../context/index.js';
+import { ConnectionError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
-import type { Gate } from './gate.js';
+import type { Lane } from './gate.js';
 import type { PooledConnection } from './pool.js';
 import { withTimeout } from './timeout.js';
 
@@ -12,17 +13,28 @@ type Params = postgres.ParameterOrJSON<never>[];
 type Pending = { cancel(): void; state?: { pid: number | null } | null } & PromiseLike<unknown>;
 
 /**
- * The connection object postgres.js hands to a query's `onexecute` hook. `terminate()` sends the protocol's
- * Terminate message and closes the socket (statements on it fail with CONNECTION_DESTROYED); `onclose` is called
- * once when the socket closes.
+ * One postgres.js client of a pool: `max: 1`, so its one connection is ours alone while a lease holds it.
+ * @internal
  */
-interface DriverConnection {
-  terminate(): void;
-  onclose: ((err: unknown) => void) | null | undefined;
+export interface Client {
+  readonly sql: postgres.Sql;
+  /** The lease holding this client, told when its connection closes. */
+  lease: PostgresConnection | undefined;
+  /** When it was opened (performance.now()), for the pool's max lifetime. */
+  readonly opened: number;
+  /** Statements and leases so far; the pool's idle sweep sees that it was used since its last look. */
+  uses: number;
+  /** The idle sweep's bookkeeping: `uses` at its last look, and for how long it has seen the client unused. */
+  seenUses: number;
+  idleMs: number;
 }
 
-/** Ends a server session from another connection. @internal */
-export interface BackendTerminator {
+/** What a lease needs from its pool. @internal */
+export interface LeaseHost {
+  /** Gives the lane back; a client whose connection closed during the lease is replaced first. */
+  release(lane: Lane, client: Client, closed: boolean): void;
+  /** Takes the client out of the pool and ends it (Terminate, socket closed); the lane stays held. */
+  discard(lane: Lane, client: Client): void;
   /** `pg_terminate_backend(pid)` on a connection of its own, bounded; never throws. */
   terminateBackend(pid: number): Promise<void>;
   /** Counts a connection ended in doubt, and whether it was confirmed closed. */
@@ -35,49 +47,42 @@ const LOCAL_CLOSE_MS = 500;
 const CLOSE_MS = 2000;
 
 /**
- * One reserved postgres.js connection. A connection in doubt (a failed BEGIN or ROLLBACK, a cancel that may hit
- * the next statement, a COMMIT with no answer) is ended by {@link destroy} without another statement on it: its
- * session may be in an aborted transaction, where the server refuses everything but ROLLBACK.
+ * One connection held exclusively: a postgres.js client of its own (`max: 1`), which no other caller uses until
+ * the lease ends. A connection in doubt (a failed BEGIN or ROLLBACK, a cancel that may hit the next statement, a
+ * COMMIT with no answer) is ended by {@link destroy} without another statement on it: its session may be in an
+ * aborted transaction, where the server refuses everything but ROLLBACK.
+ *
+ * postgres.js reopens a closed connection on the next statement; inside a transaction that statement would run on
+ * a new session, outside the transaction. Once the connection closed during the lease, every later statement fails
+ * and the client is replaced when the lease ends.
  * @internal
  */
 export class PostgresConnection implements PooledConnection {
-  readonly #reserved: postgres.ReservedSql;
-  readonly #gate: Gate;
-  readonly #terminator: BackendTerminator;
+  readonly #client: Client;
+  readonly #lane: Lane;
+  readonly #host: LeaseHost;
   readonly #inflight = new Set<Pending>();
-  /** postgres.js's connection object, learned from the first statement that reports it. */
-  #link: DriverConnection | undefined;
   #backend: { pid: number | null } | undefined;
   #closed = false;
   #wakeClosed: (() => void) | undefined;
-  readonly #onClose = (): void => {
-    this.#closed = true;
-    this.#wakeClosed?.();
-  };
-  readonly #capture = (connection: DriverConnection): boolean => {
-    if (this.#link === undefined) {
-      this.#link = connection;
-      connection.onclose = this.#onClose;
-    }
-    // postgres.js moves the connection to its "full" queue when the hook returns false.
-    return true;
-  };
   #released = false;
 
-  constructor(reserved: postgres.ReservedSql, gate: Gate, terminator: BackendTerminator) {
-    this.#reserved = reserved;
-    this.#gate = gate;
-    this.#terminator = terminator;
+  constructor(client: Client, lane: Lane, host: LeaseHost) {
+    this.#client = client;
+    this.#lane = lane;
+    this.#host = host;
+    client.lease = this;
+    client.uses++;
   }
 
-  #options(prepare: boolean): postgres.UnsafeQueryOptions {
-    // postgres.js calls `onexecute` with its connection object for statements sent without a describe round trip.
-    if (this.#link) return { prepare };
-    return { prepare, onexecute: this.#capture } as postgres.UnsafeQueryOptions;
+  /** Called by the pool when the client's connection closes. */
+  onClosed(): void {
+    this.#closed = true;
+    this.#wakeClosed?.();
   }
 
-  #track(q: Pending): void {
-    this.#inflight.add(q);
+  #closedError(): ConnectionError {
+    return new ConnectionError('The connection closed during the transaction');
   }
 
   #settled(q: Pending): void {
@@ -86,8 +91,9 @@ export class PostgresConnection implements PooledConnection {
   }
 
   async query(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
-    const q = this.#reserved.unsafe(text, params as Params, this.#options(prepare));
-    this.#track(q);
+    if (this.#closed) throw this.#closedError();
+    const q = this.#client.sql.unsafe(text, params as Params, { prepare });
+    this.#inflight.add(q);
     try {
       return await (mode === 'array' ? q.values() : q);
     } finally {
@@ -96,8 +102,9 @@ export class PostgresConnection implements PooledConnection {
   }
 
   async script(text: string): Promise<void> {
-    const q = this.#reserved.unsafe(text, [], this.#options(false)).simple();
-    this.#track(q);
+    if (this.#closed) throw this.#closedError();
+    const q = this.#client.sql.unsafe(text, [], { prepare: false }).simple();
+    this.#inflight.add(q);
     try {
       await q;
     } finally {
@@ -118,16 +125,15 @@ export class PostgresConnection implements PooledConnection {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#unhook();
-    this.#reserved.release();
-    this.#gate.releaseExclusive();
+    this.#client.lease = undefined;
+    this.#host.release(this.#lane, this.#client, this.#closed);
   }
 
   /**
-   * Ends the session without speaking SQL on it: the Terminate message and a closed socket, then — when the socket
-   * does not close (a server that does not read it) — `pg_terminate_backend` from another connection. postgres.js
-   * reopens the slot on demand; the connection is not put back in the idle list. The pool's lease is returned in
-   * every case, after a bounded wait.
+   * Ends the session without speaking SQL on it: the client is taken out of the pool and ended (the Terminate
+   * message and a closed socket), then — when the socket does not close (a server that does not read it) —
+   * `pg_terminate_backend` from another connection. The lane gets a new client; its lease is returned in every
+   * case, after a bounded wait.
    */
   async destroy(): Promise<void> {
     if (this.#released) return;
@@ -138,35 +144,25 @@ export class PostgresConnection implements PooledConnection {
     });
     const pid = this.#pid();
     try {
-      let confirmed = this.#closed;
-      if (!confirmed && this.#link) {
-        // postgres.js flushes writes on the next turn; a Terminate before that would strand them on the reopened
-        // connection (3.4.9 keeps the stale flush timer across the reconnect).
-        await new Promise((resolve) => setImmediate(resolve));
-        this.#link.terminate();
-        confirmed = await settles(closed, LOCAL_CLOSE_MS);
-      }
+      this.#host.discard(this.#lane, this.#client);
+      // Nothing was ever sent on a connection: there is no session to end.
+      let confirmed = this.#closed || pid === undefined || (await settles(closed, LOCAL_CLOSE_MS));
       if (!confirmed && pid !== undefined) {
-        await this.#terminator.terminateBackend(pid);
-        // Without the driver's connection object there is nothing to watch: the server's answer is the proof.
-        confirmed = this.#link === undefined ? true : await settles(closed, CLOSE_MS);
+        await this.#host.terminateBackend(pid);
+        confirmed = await settles(closed, CLOSE_MS);
       }
-      if (!confirmed) log.warn({ pid }, 'a connection in doubt did not close in time; its slot reopens once it does');
-      this.#terminator.onDestroyed(confirmed);
+      if (!confirmed) log.warn({ pid }, 'a connection in doubt did not close in time');
+      this.#host.onDestroyed(confirmed);
     } finally {
-      this.#unhook();
-      this.#gate.releaseExclusive();
+      this.#wakeClosed = undefined;
+      this.#client.lease = undefined;
+      this.#host.release(this.#lane, this.#client, false);
     }
   }
 
   #pid(): number | undefined {
     const state = this.#backend ?? [...this.#inflight].find((q) => q.state)?.state ?? undefined;
     return state?.pid ?? undefined;
-  }
-
-  #unhook(): void {
-    if (this.#link && this.#link.onclose === this.#onClose) this.#link.onclose = null;
-    this.#wakeClosed = undefined;
   }
 }
 

@@ -2,9 +2,9 @@ import postgres from 'postgres';
 import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, toDatabaseError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
-import { Gate } from './gate.js';
+import { Gate, type Lane } from './gate.js';
 import type { Pool, PooledConnection, PoolRole } from './pool.js';
-import { PostgresConnection, type BackendTerminator } from './postgres-connection.js';
+import { PostgresConnection, type Client, type LeaseHost } from './postgres-connection.js';
 import { withTimeout } from './timeout.js';
 import { maskUrl } from './url.js';
 
@@ -55,7 +55,9 @@ interface SharedOptions {
 const NO_TYPES: LearnedTypes = { parsers: {}, serializers: {}, typeArrayMap: {} };
 
 /**
- * A pool of postgres.js connections to one server, with an acquire timeout that postgres.js lacks.
+ * A pool of connections to one server, with an acquire timeout that postgres.js lacks: one postgres.js client per
+ * connection (`max: 1`) under our own {@link Gate}, so postgres.js never queues onto a busy connection of its own
+ * pool (its queue slows down with every such query, porsager/postgres#747; docs/adr/0006).
  * @internal
  */
 export class PostgresPool implements Pool {
@@ -63,15 +65,15 @@ export class PostgresPool implements Pool {
   readonly role: PoolRole;
   readonly displayUrl: string;
   readonly #options: PostgresPoolOptions;
-  #sql: postgres.Sql;
+  /** One client per lane of the gate, opened on first use. */
+  readonly #clients: (Client | undefined)[];
   #probe: postgres.Sql | undefined;
   /** Array types learned from the server by the first connection (see #learnTypes). */
   #types: LearnedTypes | undefined;
-  #pendingReserves = 0;
-  /** Reservations waiting for postgres.js, oldest first. */
-  readonly #reserving: ReserveRequest[] = [];
   readonly #gate: Gate;
   #closing: Promise<void> | undefined;
+  /** The idle and lifetime sweep, started with the first client. */
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: PostgresPoolOptions) {
     this.name = options.name;
@@ -79,17 +81,27 @@ export class PostgresPool implements Pool {
     this.displayUrl = maskUrl(options.url);
     this.#gate = new Gate(options.name, options.max, options.acquireTimeout, options.onPoolTimeout, options.onPoolWait);
     this.#options = options;
-    this.#sql = PostgresPool.#client(options, undefined, () => this.#onDriverClose());
+    this.#clients = Array.from({ length: options.max }, () => undefined);
   }
 
-  static #client(options: PostgresPoolOptions, types?: LearnedTypes, onclose?: () => void): postgres.Sql {
+  /**
+   * A client of one connection. Clients of the pool get no idle timeout or max lifetime from postgres.js, which
+   * would close the connection between two statements of a transaction holding it (postgres.js spares only its own
+   * reservations); the pool's sweep applies both to connections nobody uses (see #sweep).
+   */
+  static #client(
+    options: PostgresPoolOptions,
+    types: LearnedTypes | undefined,
+    onclose: (() => void) | undefined,
+    driverTimers: boolean,
+  ): postgres.Sql {
     const sql = postgres(options.url, {
       ...(onclose ? { onclose } : {}),
       fetch_types: types === undefined,
-      max: options.max,
-      idle_timeout: options.idleTimeout,
+      max: 1,
+      idle_timeout: driverTimers ? options.idleTimeout : 0,
       connect_timeout: options.connectTimeout,
-      max_lifetime: options.maxLifetime === 0 ? null : options.maxLifetime,
+      max_lifetime: driverTimers && options.maxLifetime !== 0 ? options.maxLifetime : null,
       prepare: options.prepare,
       // No plan_cache_mode: the plan is chosen per statement (ADR 0008). Statements built once by key run as named
       // prepared statements and may get the server's generic plan; the rest run as the unnamed statement, which
@@ -118,29 +130,82 @@ export class PostgresPool implements Pool {
     return sql;
   }
 
+  /** The lane's client, opened on first use with the array types learned so far. */
+  #clientOf(lane: Lane): Client {
+    const existing = this.#clients[lane.index];
+    if (existing !== undefined) return existing;
+    // postgres.js opens the connection on the first statement, so `onclose` cannot run before `client` is set.
+    let client: Client | undefined = undefined;
+    const sql = PostgresPool.#client(this.#options, this.#types, () => client?.lease?.onClosed(), false);
+    client = { sql, lease: undefined, opened: performance.now(), uses: 0, seenUses: 0, idleMs: 0 };
+    this.#clients[lane.index] = client;
+    this.#sweeper ??= this.#startSweep();
+    return client;
+  }
+
+  #startSweep(): NodeJS.Timeout | undefined {
+    const { idleTimeout, maxLifetime } = this.#options;
+    const shortest = Math.min(idleTimeout || Infinity, maxLifetime || Infinity);
+    if (shortest === Infinity) return undefined;
+    const every = Math.min(10_000, Math.max(250, (shortest * 1000) / 4));
+    // Background work nobody awaits: it must not keep the process alive (docs/adr/1000).
+    return setInterval(() => this.#sweep(every), every).unref();
+  }
+
+  /**
+   * Ends the clients of lanes nobody used for `idleTimeout` seconds, and of idle lanes older than `maxLifetime`; the
+   * next statement opens a new client. A lane in use is never touched, so a transaction keeps its session.
+   */
+  #sweep(every: number): void {
+    const { idleTimeout, maxLifetime } = this.#options;
+    const now = performance.now();
+    for (const lane of this.#gate.lanes()) {
+      const client = this.#clients[lane.index];
+      if (client === undefined) continue;
+      const unused = lane.shared === 0 && !lane.held && lane.promisedTo === undefined;
+      client.idleMs = unused && client.seenUses === client.uses ? client.idleMs + every : 0;
+      client.seenUses = client.uses;
+      const idleOut = idleTimeout > 0 && client.idleMs >= idleTimeout * 1000;
+      const aged = maxLifetime > 0 && now - client.opened >= maxLifetime * 1000;
+      if (unused && (idleOut || aged)) {
+        this.#clients[lane.index] = undefined;
+        void this.#retire(client.sql);
+      }
+    }
+  }
+
   /**
    * postgres.js fetches the server's array types on every new connection with a query it never awaits: when the
    * connection dies during that query (a server restart, a pool reset), the rejection is unhandled and a server
-   * that treats unhandled rejections as fatal exits. The first connection's answer is kept and later connections
-   * and clients are told not to fetch again.
+   * that treats unhandled rejections as fatal exits. The first connection's answer is kept; clients opened before
+   * that are told not to fetch again, and later ones are given it.
    */
-  #learnTypes(): void {
+  #learnTypes(sql: postgres.Sql): void {
     if (this.#types) return;
-    const options = this.#sql.options as unknown as SharedOptions;
+    const options = sql.options as unknown as SharedOptions;
     if (Object.keys(options.shared.typeArrayMap).length === 0) return;
     this.#types = {
       parsers: { ...options.parsers },
       serializers: { ...options.serializers },
       typeArrayMap: { ...options.shared.typeArrayMap },
     };
-    if (this.#pendingReserves === 0) options.fetch_types = false;
+    for (const client of this.#clients) {
+      if (client === undefined) continue;
+      const other = client.sql.options as unknown as SharedOptions;
+      if (Object.keys(other.shared.typeArrayMap).length === 0) {
+        Object.assign(other.parsers, this.#types.parsers);
+        Object.assign(other.serializers, this.#types.serializers);
+        Object.assign(other.shared.typeArrayMap, this.#types.typeArrayMap);
+      }
+      other.fetch_types = false;
+    }
   }
 
+  /** New clients for every lane; the old ones are ended at once (their running statements fail). */
   async reset(): Promise<void> {
     if (this.#closing) return;
-    const old = this.#sql;
-    this.#sql = PostgresPool.#client(this.#options, this.#types, () => this.#onDriverClose());
-    await this.#retire(old);
+    const old = this.#clients.splice(0, this.#clients.length, ...this.#clients.map(() => undefined));
+    await Promise.all(old.filter((c): c is Client => c !== undefined).map((c) => this.#retire(c.sql)));
   }
 
   counts(): PoolCounts {
@@ -148,80 +213,64 @@ export class PostgresPool implements Pool {
   }
 
   query(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
-    const wait = this.#gate.acquireShared();
-    if (wait === undefined) return this.#run(text, params, mode, prepare);
-    return wait.then(() => this.#run(text, params, mode, prepare));
+    const lane = this.#gate.tryShared();
+    if (lane !== undefined) return this.#run(lane, text, params, mode, prepare);
+    return this.#gate.acquireShared().then((waited) => this.#run(waited, text, params, mode, prepare));
   }
 
-  #run(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
+  #run(lane: Lane, text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
     let pending: Promise<QueryResult>;
+    let sql: postgres.Sql;
     try {
-      const q = this.#sql.unsafe(text, params as Params, { prepare });
+      const client = this.#clientOf(lane);
+      client.uses++;
+      sql = client.sql;
+      const q = sql.unsafe(text, params as Params, { prepare });
       // A postgres.js query is a Promise whose `then` gives plain promises (its species is Promise).
       pending = mode === 'array' ? q.values() : q;
     } catch (err) {
-      this.#gate.releaseShared();
+      this.#gate.releaseShared(lane);
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     // One reaction instead of an async function's: this runs for every statement outside a transaction.
     return pending.then(
       (rows) => {
-        this.#gate.releaseShared();
-        if (this.#types === undefined) this.#learnTypes();
+        this.#gate.releaseShared(lane);
+        if (this.#types === undefined) this.#learnTypes(sql);
         return rows;
       },
       (err: unknown) => {
-        this.#gate.releaseShared();
+        this.#gate.releaseShared(lane);
         throw err;
       },
     );
   }
 
   async reserve(): Promise<PooledConnection> {
-    const started = performance.now();
-    await this.#gate.acquireExclusive();
-    const remaining = Math.max(1, this.#gate.acquireTimeout - (performance.now() - started));
-    const request = this.#reserveConnection();
+    const lane = await this.#gate.acquireExclusive();
     try {
-      const reserved = await withTimeout(request.promise, remaining, () => this.#gate.timeoutError());
-      return new PostgresConnection(reserved, this.#gate, this.#terminator);
+      return new PostgresConnection(this.#clientOf(lane), lane, this.#leaseHost);
     } catch (err) {
-      this.#gate.releaseExclusive();
-      // A connection handed out after we gave up goes straight back.
-      request.abandon();
+      this.#gate.releaseExclusive(lane);
       throw toDatabaseError(err);
     }
   }
 
-  /**
-   * postgres.js (3.4.9, porsager/postgres#751) never hands a freshly opened connection to `reserve()` when
-   * `fetch_types` is off. Type fetching is therefore switched back on while a reservation is pending, so a
-   * connection opened for it takes the path that works; plain statements open connections without it.
-   */
-  #reserveConnection(): ReserveRequest {
-    const sql = this.#sql;
-    const options = sql.options as unknown as SharedOptions;
-    this.#pendingReserves++;
-    options.fetch_types = true;
-    const request = new ReserveRequest(() => sql.reserve());
-    this.#reserving.push(request);
-    const settled = (): void => {
-      this.#reserving.splice(this.#reserving.indexOf(request), 1);
-      this.#pendingReserves--;
-      if (this.#pendingReserves === 0 && this.#types && this.#sql === sql) options.fetch_types = false;
-    };
-    request.promise.then(settled, settled);
-    return request;
-  }
+  readonly #leaseHost: LeaseHost = {
+    release: (lane, client, closed) => {
+      if (closed) this.#discardClient(lane, client);
+      if (this.#types === undefined) this.#learnTypes(client.sql);
+      this.#gate.releaseExclusive(lane);
+    },
+    discard: (lane, client) => this.#discardClient(lane, client),
+    terminateBackend: (pid) => this.#terminateBackend(pid),
+    onDestroyed: (confirmed) => this.#options.onConnectionDestroyed?.(this.name, confirmed),
+  };
 
-  /**
-   * postgres.js (3.4.9) gives the oldest queued reservation to a connection that just closed, to reopen it, and
-   * then drops it once that connection is open: the caller would wait forever. The oldest reservation still
-   * waiting is asked for again; whichever answer comes second is released at once.
-   */
-  #onDriverClose(): void {
-    // After postgres.js's own close handling, which may reopen this very connection for the reservation it takes.
-    setImmediate(() => this.#reserving.find((r) => !r.settled)?.attempt());
+  /** Takes a client out of its lane (the next user opens a new one) and ends it. */
+  #discardClient(lane: Lane, client: Client): void {
+    if (this.#clients[lane.index] === client) this.#clients[lane.index] = undefined;
+    void this.#retire(client.sql);
   }
 
   async ping(timeoutMs: number): Promise<void> {
@@ -238,31 +287,30 @@ export class PostgresPool implements Pool {
     return (this.#probe ??= PostgresPool.#client(
       { ...this.#options, max: 1, prepare: false, idleTimeout: 1 },
       this.#types ?? NO_TYPES,
+      undefined,
+      true,
     ));
   }
 
-  readonly #terminator: BackendTerminator = {
-    terminateBackend: async (pid) => {
-      if (this.#closing) return;
-      const probe = this.#probeClient();
-      try {
-        // The pid is bound, and matched with our application_name so a recycled pid of another client is left alone.
-        await withTimeout(
-          probe.unsafe(
-            'select pg_terminate_backend(pid) from pg_stat_activity where pid = $1 and application_name = $2',
-            [pid, this.#options.applicationName],
-          ) as unknown as Promise<unknown>,
-          TERMINATE_TIMEOUT_MS,
-          () => new ConnectionError(`No answer from ${this.name} within ${TERMINATE_TIMEOUT_MS} ms`),
-        );
-      } catch (err) {
-        log.warn({ pool: this.name, err: toDatabaseError(err) }, 'could not end the backend of a connection in doubt');
-        if (this.#probe === probe) this.#probe = undefined;
-        void this.#retire(probe);
-      }
-    },
-    onDestroyed: (confirmed) => this.#options.onConnectionDestroyed?.(this.name, confirmed),
-  };
+  async #terminateBackend(pid: number): Promise<void> {
+    if (this.#closing) return;
+    const probe = this.#probeClient();
+    try {
+      // The pid is bound, and matched with our application_name so a recycled pid of another client is left alone.
+      await withTimeout(
+        probe.unsafe(
+          'select pg_terminate_backend(pid) from pg_stat_activity where pid = $1 and application_name = $2',
+          [pid, this.#options.applicationName],
+        ) as unknown as Promise<unknown>,
+        TERMINATE_TIMEOUT_MS,
+        () => new ConnectionError(`No answer from ${this.name} within ${TERMINATE_TIMEOUT_MS} ms`),
+      );
+    } catch (err) {
+      log.warn({ pool: this.name, err: toDatabaseError(err) }, 'could not end the backend of a connection in doubt');
+      if (this.#probe === probe) this.#probe = undefined;
+      void this.#retire(probe);
+    }
+  }
 
   async probe(timeoutMs: number): Promise<void> {
     if (this.#closing) throw new ConnectionError(`The ${this.name} pool is closed`);
@@ -292,68 +340,21 @@ export class PostgresPool implements Pool {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#gate.close(new ConnectionError(`The ${this.name} pool is closed`));
+    clearInterval(this.#sweeper);
     const probe = this.#probe;
     this.#probe = undefined;
     if (probe) await this.#retire(probe);
     const seconds = Math.max(0, Math.floor(timeoutMs / 1000));
-    try {
-      await withTimeout(this.#sql.end({ timeout: seconds }), timeoutMs + 500, () => new Error('end timed out'));
-    } catch {
-      // postgres.js can hang in end() after a reset connection; force the sockets closed.
-      await withTimeout(this.#sql.end({ timeout: 0 }), 1000, () => new Error('end timed out')).catch(() => undefined);
-    }
-  }
-}
-
-/** One reservation: the first connection postgres.js hands over wins; any other, or one after `abandon()`, goes back. */
-class ReserveRequest {
-  readonly promise: Promise<postgres.ReservedSql>;
-  readonly #ask: () => Promise<postgres.ReservedSql>;
-  #resolve!: (reserved: postgres.ReservedSql) => void;
-  #reject!: (err: unknown) => void;
-  #settled = false;
-
-  constructor(ask: () => Promise<postgres.ReservedSql>) {
-    this.#ask = ask;
-    this.promise = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    this.attempt();
-  }
-
-  get settled(): boolean {
-    return this.#settled;
-  }
-
-  attempt(): void {
-    this.#ask().then(
-      (reserved) => {
-        if (this.#settled) {
-          reserved.release();
-          return;
+    const clients = this.#clients.splice(0).filter((c): c is Client => c !== undefined);
+    await Promise.all(
+      clients.map(async ({ sql }) => {
+        try {
+          await withTimeout(sql.end({ timeout: seconds }), timeoutMs + 500, () => new Error('end timed out'));
+        } catch {
+          // postgres.js can hang in end() after a reset connection; force the sockets closed.
+          await withTimeout(sql.end({ timeout: 0 }), 1000, () => new Error('end timed out')).catch(() => undefined);
         }
-        this.#settled = true;
-        this.#resolve(reserved);
-      },
-      (err: unknown) => {
-        if (this.#settled) return;
-        this.#settled = true;
-        this.#reject(err);
-      },
+      }),
     );
-  }
-
-  /** The caller gave up: a connection handed over now or later goes straight back. */
-  abandon(): void {
-    if (this.#settled) {
-      this.promise.then(
-        (late) => late.release(),
-        () => undefined,
-      );
-      return;
-    }
-    this.#settled = true;
-    this.#reject(new Error('reservation abandoned'));
   }
 }
