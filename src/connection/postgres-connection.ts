@@ -8,8 +8,11 @@ import { withTimeout } from './timeout.js';
 const log = logger.child('pool');
 
 type Params = postgres.ParameterOrJSON<never>[];
-/** A postgres.js query: cancellable, and `state` holds its connection's backend pid once it was sent. */
-type Pending = { cancel(): void; state?: { pid: number | null } | null } & PromiseLike<unknown>;
+/**
+ * A postgres.js query: cancellable, `active` while the server runs it, and `state` holds its connection's backend
+ * pid once it was sent.
+ */
+type Pending = { cancel(): void; active?: boolean; state?: { pid: number | null } | null } & PromiseLike<unknown>;
 
 /**
  * The connection object postgres.js hands to a query's `onexecute` hook. `terminate()` sends the protocol's
@@ -108,8 +111,13 @@ export class PostgresConnection implements PooledConnection {
   async cancel(): Promise<void> {
     const running = [...this.#inflight];
     if (running.length === 0) return;
+    // Only the statement the server is running is cancelled. postgres.js (3.4.9) mishandles the others: one still
+    // in a reserved connection's queue is rejected but left there, and the queue stops (the ROLLBACK behind it
+    // never runs); one pipelined behind the running one is dropped before its answer arrives, and that answer is
+    // read as the next statement's. Statements behind a cancelled one fail at once in the aborted transaction.
+    const sent = running.filter((q) => q.active === true);
     await withTimeout(
-      Promise.allSettled(running.map((q) => q.cancel() as unknown as Promise<void>)),
+      Promise.allSettled(sent.map((q) => q.cancel() as unknown as Promise<void>)),
       2000,
       () => new Error('cancel timed out'),
     ).catch(() => undefined);
