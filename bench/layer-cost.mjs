@@ -5,6 +5,7 @@
 import { URL } from 'node:url';
 import { eq, sql } from 'drizzle-orm';
 import { bigint, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { load1, loadLine } from './lib.mjs';
 
 const dist = process.env.LAYER_DIST ?? new URL('../dist', import.meta.url).href;
 const db = await import(`${dist}/db/index.js`);
@@ -55,6 +56,7 @@ if (db.prepare) {
 }
 
 const calls = Number(process.env.LAYER_CALLS ?? 100_000);
+const loads = [load1()];
 for (const [name, call] of Object.entries(cases)) {
   for (let i = 0; i < 20_000; i++) await call();
   const samples = [];
@@ -66,5 +68,7 @@ for (const [name, call] of Object.entries(cases)) {
   }
   samples.sort((a, b) => a - b);
   console.log(`${name.padEnd(22)} ${samples[2].toFixed(2)} µs CPU per call (median of 5 × ${calls})`);
+  loads.push(load1());
 }
+console.log(loadLine(loads));
 await db.closeDatabase();

@@ -7,6 +7,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { closeDatabase, initDatabase } from '../dist/db/index.js';
 import { logger } from '../dist/logger/index.js';
+import { medianRun, pad } from './lib.mjs';
 
 /**
  * @param {object} bench
@@ -39,7 +40,6 @@ export async function benchObservability({ workloads, dbOptions, measure, concur
   };
   const level = logger.level;
   logger.level = 'warn'; // one "database connected" line per re-init otherwise
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const rows = [];
   for (const [workload, fn] of Object.entries(workloads)) {
     for (const c of concurrency) {
@@ -61,8 +61,7 @@ export async function benchObservability({ workloads, dbOptions, measure, concur
           runs[mode].push(result);
         }
       }
-      const pick = (list) => list.find((r) => r.opsPerSec === median(list.map((x) => x.opsPerSec)));
-      const [off, on] = Object.values(runs).map(pick);
+      const [off, on] = Object.values(runs).map(medianRun);
       rows.push({
         workload,
         concurrency: c,
@@ -86,7 +85,6 @@ export async function benchObservability({ workloads, dbOptions, measure, concur
   await initDatabase(dbOptions);
   logger.level = level;
 
-  const pad = (s, n) => String(s).padStart(n);
   console.log('\nObservability cost (repository; metrics always on; spans only with an SDK):');
   const header = `${'workload'.padEnd(10)} ${pad('c', 3)} | ${pad('no SDK ops/s', 12)} ${pad('SDK ops/s', 10)} ${pad('÷', 5)} | ${pad('CPU µs/op no SDK', 16)} ${pad('SDK', 5)} ${pad('×', 5)} | spans/op`;
   console.log(header);

@@ -116,11 +116,9 @@ export class PostgresConnection implements PooledConnection {
     // never runs); one pipelined behind the running one is dropped before its answer arrives, and that answer is
     // read as the next statement's. Statements behind a cancelled one fail at once in the aborted transaction.
     const sent = running.filter((q) => q.active === true);
-    await withTimeout(
-      Promise.allSettled(sent.map((q) => q.cancel() as unknown as Promise<void>)),
-      2000,
-      () => new Error('cancel timed out'),
-    ).catch(() => undefined);
+    await withTimeout(Promise.allSettled(sent.map(requestCancel)), 2000, () => new Error('cancel timed out')).catch(
+      () => undefined,
+    );
     // Let the cancelled statements settle so a late cancel cannot hit a later statement.
     await withTimeout(Promise.allSettled(running), 2000, () => new Error('settle timed out')).catch(() => undefined);
   }
@@ -178,6 +176,25 @@ export class PostgresConnection implements PooledConnection {
     if (this.#link && this.#link.onclose === this.#onClose) this.#link.onclose = null;
     this.#wakeClosed = undefined;
   }
+}
+
+/**
+ * Sends the cancel request for `q` and resolves once the server has taken it. postgres.js's `cancel()` returns
+ * nothing; its canceller's promise settles when the server closes the cancel connection, after it signalled the
+ * backend. Waiting for that matters: a request still on its way when the statement ends anyway (by its own
+ * statement_timeout) would cancel whatever runs next on the session — the ROLLBACK, or the next transaction's BEGIN.
+ * A signal that reaches an idle backend is dropped by the server.
+ */
+function requestCancel(q: Pending): Promise<void> {
+  const query = q as Pending & { canceller?: ((q: Pending) => Promise<void>) | null };
+  const canceller = query.canceller;
+  if (typeof canceller !== 'function') {
+    q.cancel();
+    return Promise.resolve();
+  }
+  // What `cancel()` does, keeping the promise it drops.
+  query.canceller = null;
+  return canceller(q);
 }
 
 async function settles(promise: Promise<void>, ms: number): Promise<boolean> {

@@ -484,7 +484,8 @@ export class DatabaseManager<
         },
         (err: unknown) => {
           const durationMs = performance.now() - started;
-          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code, !cancelledByDeadline());
+          const ownTimeout = !currentFrame()?.scope.endedByDeadline(err);
+          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code, ownTimeout);
           reportError(text, err, durationMs, effectiveRole);
           throw err;
         },
@@ -598,17 +599,6 @@ export class DatabaseManager<
     this.#instances = undefined;
     this.#state = 'closed';
   }
-}
-
-/**
- * True inside a transaction whose deadline has passed: a statement cancelled then counts as that transaction's
- * timeout, not as a query timeout of its own. The server's `statement_timeout`, set to the same deadline, may
- * fire a moment before the runner's timer; the runner allows 20 ms for it, and so does this.
- */
-function cancelledByDeadline(): boolean {
-  const scope = currentFrame()?.scope;
-  if (!scope) return false;
-  return scope.timedOut || (scope.timeoutMs > 0 && performance.now() - scope.startedAt >= scope.timeoutMs - 20);
 }
 
 /** A statement runner that is told the statement's span (to name the server it ran on) and the pool to use. */

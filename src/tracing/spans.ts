@@ -51,7 +51,7 @@ export function startStatementSpan(tracer: Tracer, text: string, server: Attribu
   return tracer.startSpan(info.summary, { kind: SpanKind.CLIENT, attributes });
 }
 
-/** Ends a statement span after `promise` settles, passing its outcome through. @internal */
+/** Ends a span after `promise` settles (recording a failure), passing its outcome through. @internal */
 export function endStatementSpan<T>(span: Span, promise: Promise<T>): Promise<T> {
   return promise.then(
     (result) => {
@@ -130,15 +130,5 @@ export function traceRepositoryCall<T>(
       'spfn.db.role': role,
     },
   });
-  return context.with(trace.setSpan(context.active(), span), run).then(
-    (result) => {
-      span.end();
-      return result;
-    },
-    (err: unknown) => {
-      recordFailure(span, err);
-      span.end();
-      throw err;
-    },
-  );
+  return endStatementSpan(span, context.with(trace.setSpan(context.active(), span), run));
 }

@@ -213,11 +213,8 @@ async function runNew<T>(
   } catch (err) {
     clearTimeout(timer);
     if (scope.state === 'committed' || scope.state === 'rolled-back') throw err;
-    // The server's own statement_timeout (set to the same deadline) can fire a moment before our timer.
-    if (!timedOut && timeoutMs > 0 && findServerError(err)?.code === '57014') {
-      timedOut = performance.now() - scope.startedAt >= timeoutMs - 20;
-      if (timedOut) scope.state = 'timed-out';
-    }
+    // The server's own statement_timeout can end a statement a moment before our timer: onDeadline sets timedOut.
+    scope.endedByDeadline(err);
     if (scope.state === 'active' || scope.state === 'timed-out') scope.state = 'ending';
     if (!scope.started) {
       // A transaction that ran no statement has nothing on the server.

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { AmbientTransaction, QueryResult, ResultMode } from '../context/index.js';
 import type { PooledConnection } from '../connection/pool.js';
-import { TransactionError, TransactionTimeoutError } from '../errors/index.js';
+import { TransactionError, TransactionTimeoutError, findServerError, toDatabaseError } from '../errors/index.js';
 import type { Transaction } from './types.js';
 
 type Hook = () => unknown;
+
+/**
+ * How early a cancelled statement may end and still be the deadline's. The server's statement_timeout starts when
+ * the statement reaches it, so it cannot fire before the deadline, but it is set in whole milliseconds.
+ */
+const DEADLINE_SLACK_MS = 1;
 
 /** Lifecycle of one database transaction. */
 export type ScopeState = 'active' | 'timed-out' | 'ending' | 'committed' | 'rolled-back';
@@ -118,10 +124,10 @@ export class TransactionScope {
     return `spfn_sp_${++this.#savepoints}`;
   }
 
-  /** The error a statement gets when the transaction can no longer take one. */
-  closedError(): Error {
+  /** The error a statement gets when the transaction can no longer take one; `cause`: the statement's own error. */
+  closedError(cause?: unknown): Error {
     return this.#timedOut
-      ? new TransactionTimeoutError(this.timeoutMs)
+      ? new TransactionTimeoutError(this.timeoutMs, cause === undefined ? {} : { cause })
       : new TransactionError(`Transaction ${this.txId} has already ended; its handle cannot be used any more`);
   }
 
@@ -135,11 +141,35 @@ export class TransactionScope {
     return true;
   }
 
+  /**
+   * True when `err`, thrown by a statement of this transaction, is the deadline's doing: the transaction had timed
+   * out already, or the statement was cancelled (57014) at or past the deadline — the server's statement_timeout,
+   * which may answer a moment before the runner's timer fires. The first time, it hands over to `onDeadline`, as
+   * {@link pastDeadline} does. A cancel before the deadline (another session's `pg_cancel_backend`, the caller's
+   * own `SET LOCAL statement_timeout`) is not the deadline's: it stays a QueryTimeoutError.
+   */
+  endedByDeadline(err: unknown): boolean {
+    if (this.#timedOut) return true;
+    if (this.#state !== 'active' || findServerError(err)?.code !== '57014') return false;
+    if (performance.now() < this.deadlineAt - DEADLINE_SLACK_MS) return false;
+    this.onDeadline?.();
+    if (this.#state === 'active') this.state = 'timed-out';
+    return true;
+  }
+
   execute = async (text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> => {
     if (this.#state !== 'active' || this.pastDeadline()) throw this.closedError();
-    const result = this.#begun
-      ? await this.connection.query(text, params, mode, this.prepare)
-      : await this.#first(text, params, mode);
+    let result: QueryResult;
+    try {
+      result = this.#begun
+        ? await this.connection.query(text, params, mode, this.prepare)
+        : await this.#first(text, params, mode);
+    } catch (err) {
+      // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused.
+      // Its own error stays as the cause, typed and sanitized (the driver's error carries the parameters).
+      if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
+      throw err;
+    }
     // A statement that returned after the deadline ran in a transaction that is now rolled back: its result
     // must not reach the caller, who would go on as if it had been written.
     if (this.pastDeadline()) throw this.closedError();

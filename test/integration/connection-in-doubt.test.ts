@@ -8,7 +8,7 @@ import {
   initDatabase,
   transaction,
 } from '@spfn/core/db';
-import { TransactionTimeoutError } from '@spfn/core/errors';
+import { QueryTimeoutError, TransactionTimeoutError } from '@spfn/core/errors';
 import { register } from 'prom-client';
 import { adminQuery, resumeCluster, startCluster, stopCluster, type Cluster } from '../harness/cluster.js';
 import { captureLogs } from '../helpers/log-capture.js';
@@ -56,6 +56,23 @@ async function hammer(count: number, concurrency: number, fn: (i: number) => Pro
       while (next < count) await fn(next++);
     }),
   );
+}
+
+/** How a statement of the racing test ended, from the error its callback got. */
+function statementEnd(e: unknown): string {
+  // The server's own words are on the innermost cause: "… due to statement timeout" or "… due to user request".
+  const cause = e instanceof Error ? e.cause : undefined;
+  let inner = cause;
+  while (inner instanceof Error && inner.cause instanceof Error) inner = inner.cause;
+  const text = inner instanceof Error ? inner.message : '';
+  if (e instanceof TransactionTimeoutError) {
+    if (cause === undefined) return 'past the deadline: result thrown away, or never sent';
+    if (text.includes('statement timeout')) return 'its own statement_timeout';
+    if (text.includes('user request')) return 'cancelled at the deadline';
+  }
+  if (e instanceof QueryTimeoutError && !text.includes('statement timeout'))
+    return 'cancelled from outside before the deadline';
+  return `unexpected: ${String(e)}${text ? ` (${text})` : ''}`;
 }
 
 async function expectBaseline(): Promise<void> {
@@ -112,12 +129,27 @@ describe('a connection in doubt is ended without speaking SQL on it', () => {
           where application_name = ${t.appName} and state = 'active'`;
       }
     })();
+    // How each statement ended, as its callback saw it: the race's two sides are the statement's own end (it
+    // finished, or its statement_timeout fired) and a cancel (the timer's, or the outside one).
+    const ended = new Map<string, number>();
+    let callbacks = 0;
+    let settled = 0;
     // The statement ends at about the deadline: the cancel lands on the statement, on nothing, or on the ROLLBACK.
     await hammer(ROUNDS, POOL_MAX, async (i) => {
       const ms = 20 + (i % 5);
       const err = await transaction(
         async (tx) => {
-          await tx.execute(sql`select pg_sleep(${ms / 1000})`);
+          callbacks++;
+          let end = 'finished';
+          try {
+            await tx.execute(sql`select pg_sleep(${ms / 1000})`);
+          } catch (e) {
+            end = statementEnd(e);
+            throw e;
+          } finally {
+            ended.set(end, (ended.get(end) ?? 0) + 1);
+            settled++;
+          }
         },
         { timeout: 22 },
       ).catch((e: unknown) => e);
@@ -125,13 +157,18 @@ describe('a connection in doubt is ended without speaking SQL on it', () => {
     });
     racing = false;
     await canceller;
+    // A callback may still be running after its caller got the timeout.
+    expect(await waitFor(() => settled === callbacks, 5000)).toBe(true);
     const destroyed = (await destroyedCount()) - before;
     const rollbacksHit = logs.lines.filter((l) => l.includes('rollback failed')).length - failedRollbacks;
     console.info(
       `${ROUNDS} racing timeouts: ${timedOut} timed out, ${rollbacksHit} ROLLBACKs hit by the cancel, ` +
-        `${destroyed} connections ended in doubt`,
+        `${destroyed} connections ended in doubt; statements: ${JSON.stringify(Object.fromEntries(ended))}`,
     );
     expect(timedOut).toBeGreaterThan(0);
+    // Whichever side won, a statement stopped at the deadline is the transaction's timeout; only a cancel from
+    // outside before the deadline is the statement's own QueryTimeoutError.
+    expect([...ended.keys()].filter((k) => k.startsWith('unexpected'))).toEqual([]);
     await expectBaseline();
   }, 120_000);
 });
