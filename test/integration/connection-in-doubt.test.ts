@@ -69,6 +69,9 @@ function statementEnd(e: unknown): string {
     if (cause === undefined) return 'past the deadline: result thrown away, or never sent';
     if (text.includes('statement timeout')) return 'its own statement_timeout';
     if (text.includes('user request')) return 'cancelled at the deadline';
+    // The deadline passed before BEGIN, pipelined with the statement, answered: the session is ended instead of
+    // cancelled (docs/adr/0007).
+    if (text.includes('CONNECTION_DESTROYED')) return 'session ended at the deadline, BEGIN unanswered';
   }
   if (e instanceof QueryTimeoutError && !text.includes('statement timeout'))
     return 'cancelled from outside before the deadline';
