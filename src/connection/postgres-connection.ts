@@ -9,8 +9,11 @@ import { withTimeout } from './timeout.js';
 const log = logger.child('pool');
 
 type Params = postgres.ParameterOrJSON<never>[];
-/** A postgres.js query: cancellable, and `state` holds its connection's backend pid once it was sent. */
-type Pending = { cancel(): void; state?: { pid: number | null } | null } & PromiseLike<unknown>;
+/**
+ * A postgres.js query: cancellable, `active` while the server runs it, and `state` holds its connection's backend
+ * pid once it was sent.
+ */
+type Pending = { cancel(): void; active?: boolean; state?: { pid: number | null } | null } & PromiseLike<unknown>;
 
 /**
  * One postgres.js client of a pool: `max: 1`, so its one connection is ours alone while a lease holds it.
@@ -115,7 +118,12 @@ export class PostgresConnection implements PooledConnection {
   async cancel(): Promise<void> {
     const running = [...this.#inflight];
     if (running.length === 0) return;
-    await withTimeout(Promise.allSettled(running.map(requestCancel)), 2000, () => new Error('cancel timed out')).catch(
+    // Only the statement the server is running is cancelled. postgres.js (3.4.9) mishandles the others: one still
+    // in a reserved connection's queue is rejected but left there, and the queue stops (the ROLLBACK behind it
+    // never runs); one pipelined behind the running one is dropped before its answer arrives, and that answer is
+    // read as the next statement's. Statements behind a cancelled one fail at once in the aborted transaction.
+    const sent = running.filter((q) => q.active === true);
+    await withTimeout(Promise.allSettled(sent.map(requestCancel)), 2000, () => new Error('cancel timed out')).catch(
       () => undefined,
     );
     // Let the cancelled statements settle so a late cancel cannot hit a later statement.

@@ -83,6 +83,7 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
   checkOptions(options, TRANSACTIONAL_OPTIONS, 'Transactional()');
   let slowThreshold = options.slowThreshold;
   const logging = options.enableLogging ?? true;
+  const listenToClient = options.onClientAbort !== 'complete';
   return async function transactional(c, next) {
     const manager = getDatabaseManager();
     slowThreshold ??= manager.initialized
@@ -107,16 +108,18 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
           name: route,
           route,
           propagation: 'required',
-          signal: options.onClientAbort === 'complete' ? undefined : c.req.raw.signal,
+          signal: listenToClient ? c.req.raw.signal : undefined,
         },
       );
-      if (logging) log.debug({ txId, route }, 'transaction committed');
+      if (logging && log.isLevelEnabled('debug')) log.debug({ txId, route }, 'transaction committed');
     } catch (err) {
       if (err instanceof HandlerFailed) {
-        if (logging) log.debug({ txId, route }, 'transaction rolled back after a handler error');
+        if (logging && log.isLevelEnabled('debug')) {
+          log.debug({ txId, route }, 'transaction rolled back after a handler error');
+        }
         return;
       }
-      if (logging) log.debug({ txId, route, err }, 'transaction rolled back');
+      if (logging && log.isLevelEnabled('debug')) log.debug({ txId, route, err }, 'transaction rolled back');
       throw err;
     } finally {
       const durationMs = performance.now() - started;

@@ -1,6 +1,12 @@
 import type { TransactionFrame } from './scope.js';
 
-const frames = new WeakMap<object, TransactionFrame>();
+/**
+ * The frame a handle belongs to, kept on the handle itself: a WeakMap entry per transaction (an ephemeron) costs
+ * the garbage collector more than the rest of an empty transaction.
+ */
+const FRAME = Symbol('spfn.transactionFrame');
+
+type Marked = { [FRAME]?: TransactionFrame };
 
 /** The object every Drizzle handle of one frame shares: the client under its session. */
 function clientOf(handle: object): object | undefined {
@@ -9,21 +15,21 @@ function clientOf(handle: object): object | undefined {
 }
 
 /**
- * Remembers which frame a handle belongs to, for runWithTransaction. The handle's client is remembered too:
+ * Remembers which frame a handle belongs to, for runWithTransaction. The handle's client is marked too:
  * `getDatabase().transaction(async (tx) => …)` and `tx.transaction(…)` hand out a `tx` that Drizzle builds
  * itself on that client.
  * @internal
  */
 export function registerHandle(frame: TransactionFrame): void {
-  frames.set(frame.handle, frame);
+  (frame.handle as Marked)[FRAME] = frame;
   const client = clientOf(frame.handle);
-  if (client) frames.set(client, frame);
+  if (client) (client as Marked)[FRAME] = frame;
 }
 
 /** @internal */
 export function frameOf(handle: object): TransactionFrame | undefined {
-  const frame = frames.get(handle);
+  const frame = (handle as Marked)[FRAME];
   if (frame) return frame;
   const client = clientOf(handle);
-  return client ? frames.get(client) : undefined;
+  return client ? (client as Marked)[FRAME] : undefined;
 }

@@ -1,7 +1,7 @@
 import { DrizzleQueryError } from 'drizzle-orm';
 import { ambient, type AmbientStore } from '../context/index.js';
 import type { DrizzleClient } from '../connection/drizzle-client.js';
-import type { Pool } from '../connection/pool.js';
+import type { Pool, PooledConnection } from '../connection/pool.js';
 import { delay, withTimeout } from '../connection/timeout.js';
 import {
   DatabaseError,
@@ -16,20 +16,25 @@ import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
 import { traceTransaction } from '../tracing/index.js';
 import type { Span } from '@opentelemetry/api';
+import { ISOLATION_LEVELS } from './options.js';
 import { TransactionFrame, TransactionScope } from './scope.js';
 import { registerHandle } from './handles.js';
 import type { IsolationLevel, RetryOptions, Transaction, TransactionHost, TransactionOptions } from './types.js';
 
 const log = logger.child('transaction');
-const ISOLATION: Record<IsolationLevel, string> = {
-  'read uncommitted': 'isolation level read uncommitted',
-  'read committed': 'isolation level read committed',
-  'repeatable read': 'isolation level repeatable read',
-  serializable: 'isolation level serializable',
-};
-/** The server ends an idle-in-transaction session this long after our own deadline, if we could not. */
-const BACKSTOP_MARGIN_MS = 2000;
+/** BEGIN for each isolation level and access mode: fixed text, never built from a value. */
+const BEGIN = new Map<IsolationLevel | undefined, readonly [string, string]>([
+  [undefined, ['begin', 'begin read only']],
+  ...ISOLATION_LEVELS.map(
+    (level) =>
+      [
+        level as IsolationLevel,
+        [`begin isolation level ${level}`, `begin isolation level ${level} read only`],
+      ] as const,
+  ),
+]);
 const END_TIMEOUT_MS = 5000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The frame of the ambient transaction, if any. @internal */
 export function currentFrame(): TransactionFrame | undefined {
@@ -72,6 +77,7 @@ async function runWithRetries<T>(
   options: TransactionOptions,
   span: Span | undefined,
 ): Promise<T> {
+  if (options.retry === undefined || options.retry === false) return runNew(host, prepare, fn, options, span);
   const retry = retryPolicy(options.retry);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -96,19 +102,10 @@ function retryPolicy(retry: TransactionOptions['retry']): Required<RetryOptions>
   return { attempts: retry.attempts ?? 3, baseDelay: retry.baseDelay ?? 20, maxDelay: retry.maxDelay ?? 1000 };
 }
 
-function beginSql(options: TransactionOptions, timeoutMs: number): string {
-  let begin = 'begin';
-  if (options.isolationLevel) {
-    const level = ISOLATION[options.isolationLevel];
-    if (level === undefined) throw new TransactionError(`Unknown isolation level "${String(options.isolationLevel)}"`);
-    begin += ` ${level}`;
-  }
-  if (options.readOnly) begin += ' read only';
-  if (timeoutMs <= 0) return begin;
-  return (
-    `${begin}; set local statement_timeout = ${timeoutMs}; ` +
-    `set local idle_in_transaction_session_timeout = ${timeoutMs + BACKSTOP_MARGIN_MS}`
-  );
+function beginSql(options: TransactionOptions): string {
+  const begin = BEGIN.get(options.isolationLevel);
+  if (begin === undefined) throw new TransactionError(`Unknown isolation level "${String(options.isolationLevel)}"`);
+  return begin[options.readOnly ? 1 : 0];
 }
 
 /** Errors from the database become typed errors; the caller's own errors pass through unchanged. */
@@ -127,15 +124,18 @@ async function runNew<T>(
 ): Promise<T> {
   const timeoutMs = options.timeout ?? host.defaultTimeout;
   const pool: Pool = host.poolFor(options.readOnly === true);
+  const begin = beginSql(options);
   const connection = await pool.reserve();
-  const scope = new TransactionScope(connection, timeoutMs, prepare, options.name, options.route);
-  try {
-    await connection.script(beginSql(options, timeoutMs));
-  } catch (err) {
-    await connection.destroy();
-    throw mapError(err);
-  }
-  span?.setAttribute('spfn.transaction.id', scope.txId);
+  // Nothing is sent here: the first statement sends BEGIN with itself (scope.ts).
+  const scope = new TransactionScope({
+    connection,
+    begin,
+    timeoutMs,
+    prepare,
+    name: options.name,
+    route: options.route,
+  });
+  if (span) span.setAttribute('spfn.transaction.id', scope.txId);
   const frame = new TransactionFrame(scope);
   frame.handle = host.createHandle(scope.execute, { savepoint: (cb) => savepointCallback(host, frame, cb) }, 0);
   registerHandle(frame);
@@ -148,37 +148,49 @@ async function runNew<T>(
     });
   }
 
-  const outer = ambient.getStore();
-  const store: AmbientStore = { tx: frame, session: outer?.session, route: options.route ?? outer?.route };
-  const work = ambient.run(store, () => Promise.resolve().then(() => fn(frame.handle)));
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   let expiredAfter = timeoutMs;
-  let expire: (afterMs: number) => void = () => undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    expire = (afterMs) => {
-      if (scope.state !== 'active') return;
-      timedOut = true;
-      expiredAfter = afterMs;
-      scope.state = 'timed-out';
-      reject(new TransactionTimeoutError(afterMs));
-    };
-    if (timeoutMs > 0) timer = setTimeout(() => expire(timeoutMs), timeoutMs);
-  });
-  // The callback may still be running after a timeout; its later failure is expected and must not surface.
-  work.catch(() => undefined);
+  let interrupt: ((err: Error) => void) | undefined;
+  const expire = (afterMs: number): void => {
+    if (scope.state !== 'active') return;
+    timedOut = true;
+    expiredAfter = afterMs;
+    scope.state = 'timed-out';
+    interrupt?.(new TransactionTimeoutError(afterMs));
+  };
   const abort = (): void => expire(Math.round(performance.now() - scope.startedAt));
-  running.add(abort);
-  options.signal?.addEventListener('abort', abort);
-  if (options.signal?.aborted) abort();
   scope.onDeadline = () => expire(timeoutMs);
+  // Node fires a longer timer at once; the options validator keeps the timeout below it anyway.
+  if (timeoutMs > 0) timer = setTimeout(() => expire(timeoutMs), Math.min(timeoutMs, MAX_TIMER_MS));
+  running.add(abort);
+  const signal = options.signal;
+  signal?.addEventListener('abort', abort);
 
   try {
-    const result = await Promise.race([work, deadline]);
+    const outer = ambient.getStore();
+    const store: AmbientStore = { tx: frame, session: outer?.session, route: options.route ?? outer?.route };
+    // One promise settles with the callback or with the deadline (timer, abort signal, shutdown), whichever
+    // comes first; the callback may still be running after a timeout, and its later failure must not surface.
+    const result = await new Promise<T>((resolve, reject) => {
+      interrupt = reject;
+      if (signal?.aborted) abort();
+      if (scope.state !== 'active') return;
+      ambient.run(store, () => void callSafely(fn, frame.handle).then(resolve, reject));
+    });
     clearTimeout(timer);
     // Past the deadline nothing commits, even when the timer could not fire in time (PGlite, a blocked loop).
     if (scope.state !== 'active' || scope.pastDeadline()) throw scope.closedError();
     scope.state = 'ending';
+    const failure = scope.failure;
+    if (failure) throw failure;
+    if (!scope.started) {
+      // No statement ran: there is no transaction on the server to commit.
+      connection.release();
+      scope.state = 'committed';
+      finish(host, frame, 'commit');
+      return result;
+    }
     try {
       await withTimeout(
         connection.query('commit', [], 'array', false),
@@ -204,15 +216,29 @@ async function runNew<T>(
     // The server's own statement_timeout can end a statement a moment before our timer: onDeadline sets timedOut.
     scope.endedByDeadline(err);
     if (scope.state === 'active' || scope.state === 'timed-out') scope.state = 'ending';
-    if (timedOut) await connection.cancel();
-    await rollback(connection);
+    if (!scope.started) {
+      // A transaction that ran no statement has nothing on the server.
+      connection.release();
+    } else if (scope.inDoubt || (timedOut && !scope.begun)) {
+      // Cancelling while BEGIN is unanswered could cancel BEGIN itself and let the statement pipelined behind it
+      // run (and commit) on its own: the session is ended instead, which rolls back whatever it began.
+      await connection.destroy();
+    } else {
+      if (timedOut) await connection.cancel();
+      await rollback(connection);
+    }
     scope.state = 'rolled-back';
     finish(host, frame, 'rollback', err, timedOut);
     throw timedOut ? new TransactionTimeoutError(expiredAfter) : mapError(err);
   } finally {
     running.delete(abort);
-    options.signal?.removeEventListener('abort', abort);
+    signal?.removeEventListener('abort', abort);
   }
+}
+
+/** Calls `fn` now; a synchronous throw becomes a rejection with the caller's error unchanged. */
+function callSafely<T>(fn: (tx: Transaction) => Promise<T> | T, tx: Transaction): Promise<T> {
+  return new Promise<T>((resolve) => resolve(fn(tx)));
 }
 
 const running = new Set<() => void>();
@@ -237,7 +263,7 @@ function sessionSurvives(err: unknown): boolean {
   return !server.code.startsWith('08') && !server.code.startsWith('57P');
 }
 
-async function rollback(connection: TransactionScope['connection']): Promise<void> {
+async function rollback(connection: PooledConnection): Promise<void> {
   try {
     await withTimeout(
       connection.query('rollback', [], 'array', false),

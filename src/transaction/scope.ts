@@ -15,18 +15,38 @@ const DEADLINE_SLACK_MS = 1;
 /** Lifecycle of one database transaction. */
 export type ScopeState = 'active' | 'timed-out' | 'ending' | 'committed' | 'rolled-back';
 
+/** The server ends an idle-in-transaction session this long after our own deadline, if we could not. */
+const BACKSTOP_MARGIN_MS = 2000;
+/** Both limits of the transaction, bound: no value is ever part of the SQL text. */
+const SET_TIMEOUTS =
+  "select set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)";
+
+/** Where and how a transaction begins, fixed when it is opened. @internal */
+export interface ScopeOptions {
+  /** The connection reserved for it; nothing has been sent on it yet. */
+  readonly connection: PooledConnection;
+  /** `begin [isolation level …] [read only]`, from a fixed table (never built from a value). */
+  readonly begin: string;
+  readonly timeoutMs: number;
+  readonly prepare: boolean;
+  readonly name?: string | undefined;
+  readonly route?: string | undefined;
+}
+
 /**
  * One transaction on one connection: the state every handle of it checks before sending a statement, so that a
  * handle used after a timeout (or after the end) fails instead of running outside the transaction.
+ *
+ * The transaction begins lazily: nothing is sent until its first statement, which sends BEGIN, the bound timeouts
+ * and itself in one round trip (postgres.js pipelines statements issued on a reserved connection without
+ * waiting). A transaction that runs no statement sends nothing. See docs/adr/0007-lazy-pipelined-begin.md.
  * @internal
  */
 export class TransactionScope {
-  readonly txId: string;
   readonly name: string | undefined;
   readonly route: string | undefined;
   readonly timeoutMs: number;
   readonly startedAt = performance.now();
-  readonly connection: PooledConnection;
   readonly prepare: boolean;
   /** `performance.now()` past which the transaction may not commit nor run a statement; Infinity without one. */
   readonly deadlineAt: number;
@@ -36,18 +56,34 @@ export class TransactionScope {
    * rolls back as on a timer.
    */
   onDeadline: (() => void) | undefined;
+  readonly connection: PooledConnection;
+  readonly #begin: string;
+  #txId: string | undefined;
   #state: ScopeState = 'active';
   #timedOut = false;
   #savepoints = 0;
+  /** True once BEGIN was sent. */
+  #sent = false;
+  /** The first statement's BEGIN, while it is under way (statements started together wait for it). */
+  #opening: Promise<void> | undefined;
+  /** True once BEGIN and the timeouts were answered: statements go straight to the connection. */
+  #begun = false;
+  /** Why BEGIN or the timeouts failed: the session is in doubt, and no later statement may use it. */
+  #failure: Error | undefined;
 
-  constructor(connection: PooledConnection, timeoutMs: number, prepare: boolean, name?: string, route?: string) {
-    this.txId = randomUUID();
-    this.connection = connection;
-    this.timeoutMs = timeoutMs;
-    this.deadlineAt = timeoutMs > 0 ? this.startedAt + timeoutMs : Infinity;
-    this.prepare = prepare;
-    this.name = name;
-    this.route = route;
+  constructor(options: ScopeOptions) {
+    this.connection = options.connection;
+    this.#begin = options.begin;
+    this.timeoutMs = options.timeoutMs;
+    this.deadlineAt = options.timeoutMs > 0 ? this.startedAt + options.timeoutMs : Infinity;
+    this.prepare = options.prepare;
+    this.name = options.name;
+    this.route = options.route;
+  }
+
+  /** A random UUID, made on first use (most transactions are never asked for theirs). */
+  get txId(): string {
+    return (this.#txId ??= randomUUID());
   }
 
   get state(): ScopeState {
@@ -62,6 +98,26 @@ export class TransactionScope {
   /** True once the deadline passed: every later statement gets TransactionTimeoutError. */
   get timedOut(): boolean {
     return this.#timedOut;
+  }
+
+  /** True once BEGIN was sent: there is a transaction on the server to end. */
+  get started(): boolean {
+    return this.#sent;
+  }
+
+  /** True once BEGIN and the timeouts were answered. */
+  get begun(): boolean {
+    return this.#begun;
+  }
+
+  /** True when BEGIN or the timeouts failed: the session may be in any state, so it is closed, never reused. */
+  get inDoubt(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /** The error of a failed BEGIN, when the callback swallowed it. */
+  get failure(): Error | undefined {
+    return this.#failure;
   }
 
   nextSavepoint(): string {
@@ -105,7 +161,9 @@ export class TransactionScope {
     if (this.#state !== 'active' || this.pastDeadline()) throw this.closedError();
     let result: QueryResult;
     try {
-      result = await this.connection.query(text, params, mode, this.prepare && named);
+      result = this.#begun
+        ? await this.connection.query(text, params, mode, this.prepare && named)
+        : await this.#first(text, params, mode, named);
     } catch (err) {
       // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused.
       // Its own error stays as the cause, typed and sanitized (the driver's error carries the parameters).
@@ -117,6 +175,46 @@ export class TransactionScope {
     if (this.pastDeadline()) throw this.closedError();
     return result;
   };
+
+  async #first(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
+    if (this.#failure !== undefined) throw this.#failure;
+    const connection = this.connection;
+    if (this.#opening) {
+      // Another statement of this transaction is opening it (statements started together): run after its BEGIN.
+      await this.#opening;
+      if (this.#state !== 'active') throw this.closedError();
+      return connection.query(text, params, mode, this.prepare && named);
+    }
+    this.#sent = true;
+    const begin = connection.query(this.#begin, [], 'array', this.prepare);
+    let timeouts: Promise<unknown> | undefined;
+    if (this.timeoutMs > 0) {
+      // The server's own limits count from now, to the same deadline as the runner's timer.
+      const remaining = Math.max(1, Math.ceil(this.deadlineAt - performance.now()));
+      timeouts = connection.query(
+        SET_TIMEOUTS,
+        [String(remaining), String(remaining + BACKSTOP_MARGIN_MS)],
+        'array',
+        this.prepare,
+      );
+    }
+    const statement = connection.query(text, params, mode, this.prepare && named);
+    const opening = timeouts ? Promise.all([begin, timeouts]) : begin;
+    this.#opening = opening.then(
+      () => undefined,
+      (err: unknown) => {
+        // The statement was sent behind BEGIN and may have run outside any transaction: its result is not given,
+        // and the session is ended rather than trusted (the runner destroys it).
+        this.#failure = err instanceof Error ? err : new Error(String(err));
+        statement.catch(() => undefined);
+        throw err;
+      },
+    );
+    await this.#opening;
+    this.#begun = true;
+    this.#opening = undefined;
+    return statement;
+  }
 }
 
 /**
