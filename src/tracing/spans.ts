@@ -32,10 +32,20 @@ export function recordFailure(span: Span, err: unknown): void {
     span.setStatus({ code: SpanStatusCode.ERROR });
     return;
   }
-  span.setAttribute('error.type', mapped.sqlState ?? mapped.code);
-  if (mapped.sqlState !== undefined) span.setAttribute('db.response.status_code', mapped.sqlState);
+  // A statement stopped by the transaction's deadline carries the server's answer (57014) as its cause.
+  const sqlState = mapped.sqlState ?? causeSqlState(mapped.cause);
+  span.setAttribute('error.type', sqlState ?? mapped.code);
+  if (sqlState !== undefined) span.setAttribute('db.response.status_code', sqlState);
   span.setAttribute('spfn.error.code', mapped.code);
   span.setStatus({ code: SpanStatusCode.ERROR, message: `${mapped.code}: ${mapped.message}` });
+}
+
+function causeSqlState(cause: unknown): string | undefined {
+  for (let depth = 0; depth < 4 && cause instanceof Error; depth++) {
+    if (cause instanceof DatabaseError && cause.sqlState !== undefined) return cause.sqlState;
+    cause = cause.cause;
+  }
+  return undefined;
 }
 
 /**

@@ -34,6 +34,8 @@ const BEGIN = new Map<IsolationLevel | undefined, readonly [string, string]>([
   ),
 ]);
 const END_TIMEOUT_MS = 5000;
+/** How long a timed-out transaction waits for its pipelined BEGIN to be answered before ending the session. */
+const OPENING_WAIT_MS = 2000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The frame of the ambient transaction, if any. @internal */
@@ -219,9 +221,12 @@ async function runNew<T>(
     if (!scope.started) {
       // A transaction that ran no statement has nothing on the server.
       connection.release();
-    } else if (scope.inDoubt || (timedOut && !scope.begun)) {
+    } else if (scope.inDoubt || (timedOut && !(await scope.opened(OPENING_WAIT_MS)))) {
       // Cancelling while BEGIN is unanswered could cancel BEGIN itself and let the statement pipelined behind it
-      // run (and commit) on its own: the session is ended instead, which rolls back whatever it began.
+      // run (and commit) on its own. BEGIN's answer is awaited (it is usually a moment away: a fresh connection
+      // still opening, a statement just sent); when it fails or does not come, the session is ended instead, which
+      // rolls back whatever it began. Ending every such session would make each short-deadline transaction on a
+      // fresh connection end it again, and reconnect, until the server runs out of connection slots.
       await connection.destroy();
     } else {
       if (timedOut) await connection.cancel();

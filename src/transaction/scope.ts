@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AmbientTransaction, QueryResult, ResultMode } from '../context/index.js';
 import type { PooledConnection } from '../connection/pool.js';
+import { withTimeout } from '../connection/timeout.js';
 import { TransactionError, TransactionTimeoutError, findServerError, toDatabaseError } from '../errors/index.js';
 import type { Transaction } from './types.js';
 
@@ -108,6 +109,22 @@ export class TransactionScope {
   /** True once BEGIN and the timeouts were answered. */
   get begun(): boolean {
     return this.#begun;
+  }
+
+  /**
+   * Waits, at most `ms`, for BEGIN and the timeouts sent with the first statement to be answered. True when they
+   * were: every later cancel lands inside the transaction, so the session can be rolled back and kept. False when
+   * they failed or did not answer in time (or BEGIN was never sent).
+   */
+  async opened(ms: number): Promise<boolean> {
+    if (this.#begun) return true;
+    const opening = this.#opening;
+    if (opening === undefined) return false;
+    const answered = await withTimeout(opening, ms, () => new Error('BEGIN unanswered')).then(
+      () => true,
+      () => false,
+    );
+    return answered && this.#failure === undefined;
   }
 
   /** True when BEGIN or the timeouts failed: the session may be in any state, so it is closed, never reused. */
