@@ -345,8 +345,8 @@ describe('retry', () => {
 
 describe('timeouts', () => {
   noCancel('the timer cancels a statement that started late, before its own statement_timeout would', async () => {
-    // statement_timeout is set to the whole timeout at BEGIN, so a statement started at 250 ms would run until
-    // 550 ms on the server alone; the transaction timer must cut it at 300 ms.
+    // The first statement starts at 250 ms; BEGIN goes with it and sets statement_timeout to the time left (50 ms),
+    // and the transaction timer fires at 300 ms as well: whichever is first, the statement ends at the deadline.
     const started = performance.now();
     const err = await transaction(
       async () => {
