@@ -4,6 +4,7 @@ import type { PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { PostgresJsPreparedQuery, PostgresJsSession } from 'drizzle-orm/postgres-js';
 import { toDatabaseError } from '../errors/index.js';
+import type { QueryResult } from '../context/index.js';
 import type { DrizzleClient } from './drizzle-client.js';
 
 type AnySession = PostgresJsSession<postgres.Sql, Record<string, unknown>, TablesRelationalConfig>;
@@ -48,6 +49,8 @@ function rejectMapped(err: unknown): never {
 class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfig> {
   #fill: ParamFill[] | undefined;
   #mapRow: RowMapper | null | undefined;
+  /** Resolve to the first row (mapped) or null instead of the list: see {@link firstRowOnly}. */
+  firstRow = false;
 
   override execute(placeholderValues: Record<string, unknown> = {}): Promise<unknown> {
     const self = this as unknown as DrizzleInternals;
@@ -59,7 +62,16 @@ class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfi
     }
     const { fields, customResultMapper, client, queryString, prepare } = self;
     if (!fields && !customResultMapper) {
+      if (this.firstRow) return client.run(queryString, params, 'object', prepare).then(firstOrNull, rejectMapped);
       return client.run(queryString, params, 'object', prepare).then(undefined, rejectMapped);
+    }
+    if (this.firstRow && !customResultMapper) {
+      return client.run(queryString, params, 'array', prepare).then((rows) => {
+        const row = rows[0] as unknown[] | undefined;
+        if (row === undefined) return null;
+        const map = this.#rowMapper(self);
+        return map ? map(row) : mapResultRow(fields!, row, self.joinsNotNullableMap);
+      }, rejectMapped);
     }
     return client.run(queryString, params, 'array', prepare).then((rows) => {
       if (customResultMapper) return customResultMapper(rows as unknown[][]);
@@ -121,6 +133,24 @@ export function planEachExecution(prepared: object): boolean {
   if (!(prepared instanceof TypedErrorPreparedQuery)) return false;
   (prepared as unknown as DrizzleInternals).prepare = false;
   return true;
+}
+
+/**
+ * Makes a query prepared with Drizzle's `.prepare(name)` resolve to its first row, mapped, or null — for statements
+ * that match at most one row (by primary key, INSERT … RETURNING of one row): only that row is mapped, and the
+ * caller needs no reaction of its own to take it out of the list. False (and nothing changed) when the object is not
+ * a query of this package's session or maps its rows itself (relational queries).
+ * @internal
+ */
+export function firstRowOnly(prepared: object): boolean {
+  if (!(prepared instanceof TypedErrorPreparedQuery)) return false;
+  if ((prepared as unknown as DrizzleInternals).customResultMapper) return false;
+  prepared.firstRow = true;
+  return true;
+}
+
+function firstOrNull(rows: QueryResult): unknown {
+  return rows[0] ?? null;
 }
 
 function missing(name: string): Error {

@@ -34,6 +34,8 @@ const log = logger.child('pool');
 const TERMINATE_TIMEOUT_MS = 2000;
 
 const IDENTITY = (value: unknown): unknown => value;
+const NAMED = Object.freeze({ prepare: true });
+const UNNAMED = Object.freeze({ prepare: false });
 /** Date/time types Drizzle parses and serializes itself; postgres.js must hand them over as strings. */
 const DRIZZLE_TEXT_TYPES = [1184, 1082, 1083, 1114, 1182, 1185, 1115, 1231];
 const DRIZZLE_SERIALIZED = [114, 3802];
@@ -238,7 +240,8 @@ export class PostgresPool implements Pool {
       const client = this.#clientOf(lane);
       client.uses++;
       sql = client.sql;
-      const q = sql.unsafe(text, params as Params, { prepare });
+      // postgres.js copies the options it is given, so one constant object per choice serves every call.
+      const q = sql.unsafe(text, params as Params, prepare ? NAMED : UNNAMED);
       if (watch !== undefined) {
         watch.lane = lane;
         watch.query = q;

@@ -379,7 +379,7 @@ export class DatabaseManager<
 
   #writeExecutor(primary: Pool, config: ResolvedDatabaseConfig): Executor {
     const run = this.#monitor(
-      (text, params, mode, named) => primary.query(text, params, mode, config.prepare && named),
+      (text, params, mode, named) => send(primary, config, text, params, mode, named),
       primary.role,
     );
     const inTransaction = this.#inTransaction();
@@ -423,7 +423,7 @@ export class DatabaseManager<
 
   #readExecutor(router: ReadRouter, config: ResolvedDatabaseConfig): Executor {
     const onPrimary = this.#monitor(
-      (text, params, mode, named) => router.primary.query(text, params, mode, config.prepare && named),
+      (text, params, mode, named) => send(router.primary, config, text, params, mode, named),
       'primary',
     );
     const consistency = this.#consistency;
@@ -431,10 +431,9 @@ export class DatabaseManager<
     // Each statement is monitored once, under the role of the server it ran on; choosing the replica (which may
     // ask the servers for WAL positions) is not part of its duration.
     const onReplica = this.#monitor(async (text, params, mode, named, span, pool = router.primary) => {
-      const prepare = config.prepare && named;
       span?.setAttributes(this.#server(pool));
       try {
-        return await pool.query(text, params, mode, prepare);
+        return await send(pool, config, text, params, mode, named);
       } catch (err) {
         if (!replicaFailure(err)) throw err;
         const reason = toDatabaseError(err).message;
@@ -442,7 +441,7 @@ export class DatabaseManager<
         if (!isRecoveryConflict(err)) router.replicaFailed(pool, reason);
         metrics.replicaFallback('replica_error');
         span?.setAttributes(this.#server(router.primary));
-        return router.primary.query(text, params, mode, prepare);
+        return send(router.primary, config, text, params, mode, named);
       }
     }, 'replica');
     const route = async (
@@ -667,6 +666,21 @@ type MonitoredExecutor = (
   named?: boolean,
   pool?: Pool,
 ) => Promise<QueryResult>;
+
+/**
+ * Sends one statement to a pool outside a transaction: as a named prepared statement when the statement may be one
+ * (`named`, ADR 0008) and prepared statements are on (DB_PREPARE).
+ */
+function send(
+  pool: Pool,
+  config: ResolvedDatabaseConfig,
+  text: string,
+  params: readonly unknown[],
+  mode: ResultMode,
+  named: boolean,
+): Promise<QueryResult> {
+  return pool.query(text, params, mode, config.prepare && named);
+}
 
 function clientOf(tx: Transaction): DrizzleClient {
   return (tx as unknown as { session: { client: DrizzleClient } }).session.client;

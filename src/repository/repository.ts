@@ -91,7 +91,11 @@ export class Repository<TTable extends PgTable> {
         read,
         manager.layerReads(),
         { write: base, read: read === write ? base : 'replica' },
-        { ...config.monitoring, tracer: manager.tracer },
+        {
+          ...config.monitoring,
+          tracer: manager.tracer,
+          quiet: !config.monitoring.enabled && manager.tracer === undefined,
+        },
       );
       this.#statements.set(write, bound);
     }
@@ -138,8 +142,10 @@ export class Repository<TTable extends PgTable> {
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
+    const values = { id };
+    if (s.monitor.quiet) return statement.execute(values) as Promise<RowOf<TTable> | null>;
     return monitored(s.monitor, 'findById', this.#info.name, this.#readRole(s), () =>
-      statement.execute({ id }).then(firstRowOrNull),
+      statement.execute(values),
     ) as Promise<RowOf<TTable> | null>;
   }
 
@@ -350,14 +356,18 @@ export class Repository<TTable extends PgTable> {
       s = this.#bound();
       const keys = writeKeys(this.#info, data, 'save');
       const statement = s.insert(keys);
-      run = statement
-        ? () => statement.execute(placeholderValues(keys, data as Record<string, unknown>)).then(firstRow)
-        : () =>
-            s.write
-              .insert(this.#table)
-              .values(data as never)
-              .returning()
-              .then(firstRow);
+      if (statement) {
+        const values = placeholderValues(keys, data as Record<string, unknown>);
+        if (s.monitor.quiet) return statement.execute(values) as Promise<RowOf<TTable>>;
+        run = () => statement.execute(values);
+      } else {
+        run = () =>
+          s.write
+            .insert(this.#table)
+            .values(data as never)
+            .returning()
+            .then(firstRow);
+      }
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
@@ -421,16 +431,20 @@ export class Repository<TTable extends PgTable> {
       const values = placeholderValues(keys, record);
       values.id = id;
       if (checkVersion) values.expectedVersion = record.version;
+      if (statement && !checkVersion && s.monitor.quiet) {
+        return statement.execute(values) as Promise<RowOf<TTable> | null>;
+      }
+      // The prepared statement resolves to the row or null, the statement built per call to the list.
       const execute = statement
         ? () => statement.execute(values)
-        : () => this.#updateById(s, id, keys, record, checkVersion);
+        : () => this.#updateById(s, id, keys, record, checkVersion).then(firstRowOrNull);
       run = checkVersion
         ? async () => {
-            const rows = (await execute()) as Rows;
-            if (rows.length === 0) await this.#staleOrMissing(s, id, record.version);
-            return rows[0] ?? null;
+            const row = await execute();
+            if (row === null) await this.#staleOrMissing(s, id, record.version);
+            return row;
           }
-        : () => execute().then(firstRowOrNull);
+        : execute;
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
@@ -537,8 +551,10 @@ export class Repository<TTable extends PgTable> {
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
+    const values = { id };
+    if (s.monitor.quiet) return statement.execute(values) as Promise<RowOf<TTable> | null>;
     return monitored(s.monitor, 'delete', this.#info.name, s.writeRole, () =>
-      statement.execute({ id }).then(firstRowOrNull),
+      statement.execute(values),
     ) as Promise<RowOf<TTable> | null>;
   }
 
