@@ -357,7 +357,7 @@ export class Repository<TTable extends PgTable> {
       const keys = writeKeys(this.#info, data, 'save');
       const statement = s.insert(keys);
       if (statement) {
-        const values = placeholderValues(keys, data as Record<string, unknown>);
+        const values = placeholderValues(keys, data);
         if (s.monitor.quiet) return statement.execute(values) as Promise<RowOf<TTable>>;
         run = () => statement.execute(values);
       } else {
