@@ -41,7 +41,8 @@ const ALL = [
   'spfn-prepared',
 ];
 // PEERS_BASELINE_DB: the db entry point of another build of this package (e.g. a copy of main's dist/db/index.js
-// inside this repository); it runs as one more contender, `spfn-repository@baseline`, for before/after tables.
+// inside this repository); it runs as one more contender, `spfn-repository@baseline` (or any `spfn-…@baseline` named in
+// PEERS_ONLY), for before/after tables.
 const baseline = process.env.PEERS_BASELINE_DB;
 const contenders = list(process.env.PEERS_ONLY, baseline ? [...ALL, 'spfn-repository@baseline'] : ALL);
 const workloads = list(process.env.PEERS_WORKLOADS, ['select', 'insert', 'update', 'tx3']);
