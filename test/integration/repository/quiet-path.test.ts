@@ -1,7 +1,8 @@
+import { eq } from 'drizzle-orm';
 import { bigint, integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clearRepositoryCache, closeDatabase, getRepository, initDatabase, transaction } from '@spfn/core/db';
+import { clearRepositoryCache, closeDatabase, getRepository, initDatabase, prepare, transaction } from '@spfn/core/db';
 import { StaleVersionError, UniqueViolationError } from '@spfn/core/errors';
 import { createTestDatabase, expectNoLeaksThenDrop, type TestDatabase } from '../../helpers/pg.js';
 import { parsePrometheus } from '../../helpers/prometheus.js';
@@ -95,5 +96,25 @@ describe('repository point operations with monitoring off', () => {
     await repo.findById(1);
     await repo.save({ email: 'metrics@example.com', name: 'M' });
     expect((await statementsRun()) - before).toBe(2);
+  });
+});
+
+describe('prepared queries whose rows are not a flat list of columns', () => {
+  it('map nested selections on every execution, and an empty result to []', async () => {
+    const pair = prepare((db, p) =>
+      db
+        .select({ person: { id: people.id, name: people.name }, doc: { title: docs.title } })
+        .from(people)
+        .innerJoin(docs, eq(docs.id, people.id))
+        .where(eq(people.id, p('id'))),
+    );
+    const person = await getRepository(people).save({ email: 'nested@example.com', name: 'N' });
+    await getRepository(docs).save({ id: person.id, title: 'T' });
+    for (let i = 0; i < 3; i++) {
+      expect(await pair.execute({ id: person.id })).toEqual([
+        { person: { id: person.id, name: 'N' }, doc: { title: 'T' } },
+      ]);
+    }
+    expect(await pair.execute({ id: person.id + 1000 })).toEqual([]);
   });
 });
