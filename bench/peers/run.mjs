@@ -7,7 +7,7 @@
 // Settings: TEST_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres), PEERS_ROUNDS (3),
 // PEERS_SECONDS (2), PEERS_WARMUP (1), PEERS_POOL (10), PEERS_CONCURRENCY (1,32), PEERS_ONLY (contenders),
 // PEERS_WORKLOADS (select,insert,update,tx3; also tx3in: the transaction with every statement inside it, ADR 0009),
-// PEERS_BASELINE_DB (below).
+// PEERS_BASELINE_DB (below), PEERS_DB_PREFIX (below).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -59,7 +59,10 @@ const settings = {
 
 setup();
 
-const dbName = (contender) => `spfn_peers_${contender.replace(/[^a-z0-9]/g, '_')}`;
+// PEERS_DB_PREFIX: the prefix of the scratch databases (default spfn_peers), so that two runs on one server (two
+// checkouts) do not drop each other's databases.
+const prefix = process.env.PEERS_DB_PREFIX ?? 'spfn_peers';
+const dbName = (contender) => `${prefix}_${contender.replace(/[^a-z0-9]/g, '_')}`;
 const urls = {};
 
 async function createDatabases() {
