@@ -13,9 +13,10 @@ export interface Prepared {
 }
 
 /** A prepared statement that matches at most one row, resolving to it (mapped) or null (see firstRowOnly). */
-function single<T extends object>(prepared: T): T {
-  firstRowOnly(prepared);
-  return prepared;
+function single(prepared: Prepared): Prepared {
+  if (firstRowOnly(prepared)) return prepared;
+  // Not a query of this package's session: take the row out of the list here.
+  return { execute: (values) => prepared.execute(values).then((rows) => (rows as unknown[])[0] ?? null) };
 }
 
 /** Statements whose shape depends on which columns a write sets are cached per shape, up to this many. */
