@@ -4,7 +4,6 @@ import type { PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
 import { PostgresJsPreparedQuery, PostgresJsSession } from 'drizzle-orm/postgres-js';
 import { toDatabaseError } from '../errors/index.js';
-import type { QueryResult } from '../context/index.js';
 import type { DrizzleClient } from './drizzle-client.js';
 
 type AnySession = PostgresJsSession<postgres.Sql, Record<string, unknown>, TablesRelationalConfig>;
@@ -49,10 +48,6 @@ function rejectMapped(err: unknown): never {
 class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfig> {
   #fill: ParamFill[] | undefined;
   #mapRow: RowMapper | null | undefined;
-  #onRows: ((rows: QueryResult) => unknown) | undefined;
-  #onRowsFirst = false;
-  /** Resolve to the first row (mapped) or null instead of the list: see {@link firstRowOnly}. */
-  firstRow = false;
 
   override execute(placeholderValues: Record<string, unknown> = {}): Promise<unknown> {
     const self = this as unknown as DrizzleInternals;
@@ -64,38 +59,22 @@ class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfi
     }
     const { fields, customResultMapper, client, queryString, prepare } = self;
     if (!fields && !customResultMapper) {
-      return client
-        .run(queryString, params, 'object', prepare)
-        .then(this.firstRow ? firstOrNull : undefined, rejectMapped);
+      return client.run(queryString, params, 'object', prepare).then(undefined, rejectMapped);
     }
-    const map =
-      this.#onRows !== undefined && this.#onRowsFirst === this.firstRow ? this.#onRows : this.#rowsMapper(self);
-    return client.run(queryString, params, 'array', prepare).then(map, rejectMapped);
-  }
-
-  /**
-   * What turns the driver's rows into this query's result, made once per prepared query (not a closure per call).
-   */
-  #rowsMapper(self: DrizzleInternals): (rows: QueryResult) => unknown {
-    const { fields, customResultMapper } = self;
-    this.#onRowsFirst = this.firstRow;
-    if (customResultMapper) return (this.#onRows = (rows) => customResultMapper(rows as unknown[][]));
-    const map = this.#rowMapper(self);
-    const joins = self.joinsNotNullableMap;
-    const one = map ?? ((row: unknown[]) => mapResultRow(fields!, row, joins));
-    if (this.firstRow) {
-      return (this.#onRows = (rows) => {
-        const row = rows[0] as unknown[] | undefined;
-        return row === undefined ? null : one(row);
-      });
-    }
-    return (this.#onRows = (rows) => {
+    return client.run(queryString, params, 'array', prepare).then((rows) => {
+      if (customResultMapper) return customResultMapper(rows as unknown[][]);
       // A loop into a plain array: `map` on postgres.js's result (an Array subclass) constructs another result
       // object through Symbol.species, ~0.7 µs per call against ~0.1 µs.
       const out = new Array<unknown>(rows.length);
-      for (let i = 0; i < rows.length; i++) out[i] = one(rows[i] as unknown[]);
+      const map = this.#rowMapper(self);
+      if (map) {
+        for (let i = 0; i < rows.length; i++) out[i] = map(rows[i] as unknown[]);
+        return out;
+      }
+      const joins = self.joinsNotNullableMap;
+      for (let i = 0; i < rows.length; i++) out[i] = mapResultRow(fields!, rows[i] as unknown[], joins);
       return out;
-    });
+    }, rejectMapped);
   }
 
   async queryWithCache<T>(_queryString: string, _params: unknown[], query: () => Promise<T>): Promise<T> {
@@ -142,24 +121,6 @@ export function planEachExecution(prepared: object): boolean {
   if (!(prepared instanceof TypedErrorPreparedQuery)) return false;
   (prepared as unknown as DrizzleInternals).prepare = false;
   return true;
-}
-
-/**
- * Makes a query prepared with Drizzle's `.prepare(name)` resolve to its first row, mapped, or null — for statements
- * that match at most one row (by primary key, INSERT … RETURNING of one row): only that row is mapped, and the
- * caller needs no reaction of its own to take it out of the list. False (and nothing changed) when the object is not
- * a query of this package's session or maps its rows itself (relational queries).
- * @internal
- */
-export function firstRowOnly(prepared: object): boolean {
-  if (!(prepared instanceof TypedErrorPreparedQuery)) return false;
-  if ((prepared as unknown as DrizzleInternals).customResultMapper) return false;
-  prepared.firstRow = true;
-  return true;
-}
-
-function firstOrNull(rows: QueryResult): unknown {
-  return rows[0] ?? null;
 }
 
 function missing(name: string): Error {

@@ -34,16 +34,6 @@ export interface SharedStatement {
 }
 
 /**
- * Told when a statement sent with {@link PostgresPool.query} ends, with its duration from the call (the wait for a
- * connection included): lets the caller time statements inside the pool's own reaction instead of adding one.
- * @internal
- */
-export interface StatementObserver {
-  ok(text: string, durationMs: number): void;
-  failed(text: string, err: unknown, durationMs: number): void;
-}
-
-/**
  * A pool of connections to one server (the primary, one replica, or the embedded database).
  * @internal
  */

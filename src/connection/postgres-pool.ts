@@ -3,7 +3,7 @@ import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, toDatabaseError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
 import { Gate, type Lane, type Withdrawal } from './gate.js';
-import type { Pool, PooledConnection, PoolRole, SharedStatement, StatementObserver } from './pool.js';
+import type { Pool, PooledConnection, PoolRole, SharedStatement } from './pool.js';
 import { PostgresConnection, requestCancel, type Client, type LeaseHost, type Pending } from './postgres-connection.js';
 import { withTimeout } from './timeout.js';
 import { maskUrl } from './url.js';
@@ -34,8 +34,6 @@ const log = logger.child('pool');
 const TERMINATE_TIMEOUT_MS = 2000;
 
 const IDENTITY = (value: unknown): unknown => value;
-const NAMED = Object.freeze({ prepare: true });
-const UNNAMED = Object.freeze({ prepare: false });
 /** Date/time types Drizzle parses and serializes itself; postgres.js must hand them over as strings. */
 const DRIZZLE_TEXT_TYPES = [1184, 1082, 1083, 1114, 1182, 1185, 1115, 1231];
 const DRIZZLE_SERIALIZED = [114, 3802];
@@ -214,30 +212,16 @@ export class PostgresPool implements Pool {
     return this.#gate.counts();
   }
 
-  /**
-   * Runs one statement on a free connection (see {@link Pool.query}); `observer`, when given, is told how it ended
-   * and how long it took, from this call.
-   */
   query(
     text: string,
     params: readonly unknown[],
     mode: ResultMode,
     prepare: boolean,
     watch?: SharedStatement,
-    observer?: StatementObserver,
   ): Promise<QueryResult> {
-    const started = observer === undefined ? 0 : performance.now();
     const lane = this.#gate.tryShared();
-    if (lane !== undefined) return this.#run(lane, text, params, mode, prepare, watch, observer, started);
-    const waiting = this.#gate.acquireShared();
-    if (observer === undefined) return waiting.then((lane) => this.#run(lane, text, params, mode, prepare, watch));
-    return waiting.then(
-      (lane) => this.#run(lane, text, params, mode, prepare, watch, observer, started),
-      (err: unknown) => {
-        observer.failed(text, err, performance.now() - started);
-        throw err;
-      },
-    );
+    if (lane !== undefined) return this.#run(lane, text, params, mode, prepare, watch);
+    return this.#gate.acquireShared().then((waited) => this.#run(waited, text, params, mode, prepare, watch));
   }
 
   #run(
@@ -247,8 +231,6 @@ export class PostgresPool implements Pool {
     mode: ResultMode,
     prepare: boolean,
     watch: SharedStatement | undefined,
-    observer?: StatementObserver,
-    started = 0,
   ): Promise<QueryResult> {
     let pending: Promise<QueryResult>;
     let sql: postgres.Sql;
@@ -256,8 +238,7 @@ export class PostgresPool implements Pool {
       const client = this.#clientOf(lane);
       client.uses++;
       sql = client.sql;
-      // postgres.js copies the options it is given, so one constant object per choice serves every call.
-      const q = sql.unsafe(text, params as Params, prepare ? NAMED : UNNAMED);
+      const q = sql.unsafe(text, params as Params, { prepare });
       if (watch !== undefined) {
         watch.lane = lane;
         watch.query = q;
@@ -266,22 +247,17 @@ export class PostgresPool implements Pool {
       pending = mode === 'array' ? q.values() : q;
     } catch (err) {
       this.#gate.releaseShared(lane);
-      const error = err instanceof Error ? err : new Error(String(err));
-      observer?.failed(text, error, performance.now() - started);
-      return Promise.reject(error);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    // One reaction instead of an async function's, which also times the statement for the observer: this runs for
-    // every statement outside a transaction.
+    // One reaction instead of an async function's: this runs for every statement outside a transaction.
     return pending.then(
       (rows) => {
         this.#gate.releaseShared(lane);
         if (this.#types === undefined) this.#learnTypes(sql);
-        if (observer !== undefined) observer.ok(text, performance.now() - started);
         return rows;
       },
       (err: unknown) => {
         this.#gate.releaseShared(lane);
-        if (observer !== undefined) observer.failed(text, err, performance.now() - started);
         throw err;
       },
     );

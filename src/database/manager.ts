@@ -49,7 +49,7 @@ import { mayWrite, ReadConsistencyTracker } from '../connection/consistency.js';
 import { DrizzleClient, type Executor, type TransactionHooks } from '../connection/drizzle-client.js';
 import { HealthMonitor, type DatabaseHealth } from '../connection/health.js';
 import { PglitePool } from '../connection/pglite-pool.js';
-import type { Pool, StatementObserver } from '../connection/pool.js';
+import type { Pool } from '../connection/pool.js';
 import { PostgresPool } from '../connection/postgres-pool.js';
 import { ReadRouter } from '../connection/router.js';
 import { delay } from '../connection/timeout.js';
@@ -378,7 +378,10 @@ export class DatabaseManager<
   }
 
   #writeExecutor(primary: Pool, config: ResolvedDatabaseConfig): Executor {
-    const run = this.#onPool(primary, config, primary.role);
+    const run = this.#monitor(
+      (text, params, mode, named) => send(primary, config, text, params, mode, named),
+      primary.role,
+    );
     const inTransaction = this.#inTransaction();
     const consistency = this.#consistency;
     if (!consistency) {
@@ -419,7 +422,10 @@ export class DatabaseManager<
   }
 
   #readExecutor(router: ReadRouter, config: ResolvedDatabaseConfig): Executor {
-    const onPrimary = this.#onPool(router.primary, config, 'primary');
+    const onPrimary = this.#monitor(
+      (text, params, mode, named) => send(router.primary, config, text, params, mode, named),
+      'primary',
+    );
     const consistency = this.#consistency;
     const metrics = this.#metrics!;
     // Each statement is monitored once, under the role of the server it ran on; choosing the replica (which may
@@ -488,46 +494,14 @@ export class DatabaseManager<
   }
 
   /**
-   * Statements on one pool outside a transaction, monitored as {@link #monitor} does. On a postgres.js pool without
-   * a tracer the pool times them in its own reaction (no promise, closures or timer reads added per statement).
+   * The one place every statement passes: timed into the metrics, logged and emitted when slow or failed, and
+   * traced (a span per statement) when a tracer was found at init.
    */
-  #onPool(pool: Pool, config: ResolvedDatabaseConfig, role: 'primary' | 'replica' | 'embedded'): MonitoredExecutor {
-    if (pool instanceof PostgresPool && !this.#tracer) {
-      const observer = this.#observer(role);
-      return (text, params, mode, named = false) =>
-        pool.query(text, params, mode, config.prepare && named, undefined, observer);
-    }
-    return this.#monitor((text, params, mode, named) => send(pool, config, text, params, mode, named), role);
-  }
-
-  /** What happens when a statement ends: metrics, and the slow-query or failure log line and event. */
-  #observer(role: 'primary' | 'replica' | 'embedded'): StatementObserver {
+  #monitor(execute: TracedExecutor, role: 'primary' | 'replica' | 'embedded'): MonitoredExecutor {
     const config = this.#config!;
     const metrics = this.#metrics!;
     const slow = config.monitoring.slowThreshold;
     const enabled = config.monitoring.enabled;
-    const effectiveRole = this.#router?.primary.role === 'embedded' || config.url === undefined ? 'embedded' : role;
-    return {
-      ok(text, durationMs) {
-        metrics.query(effectiveRole, durationMs / 1000);
-        if (enabled && durationMs >= slow) reportSlow(text, durationMs, effectiveRole);
-      },
-      failed(text, err, durationMs) {
-        const ownTimeout = !currentFrame()?.scope.endedByDeadline(err);
-        metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code, ownTimeout);
-        reportError(text, err, durationMs, effectiveRole);
-      },
-    };
-  }
-
-  /**
-   * The one place every statement passes (or {@link #onPool}, which does the same inside the pool): timed into the
-   * metrics, logged and emitted when slow or failed, and traced (a span per statement) when a tracer was found at
-   * init.
-   */
-  #monitor(execute: TracedExecutor, role: 'primary' | 'replica' | 'embedded'): MonitoredExecutor {
-    const config = this.#config!;
-    const observer = this.#observer(role);
     const effectiveRole = this.#router?.primary.role === 'embedded' || config.url === undefined ? 'embedded' : role;
     const monitored = (
       text: string,
@@ -540,11 +514,16 @@ export class DatabaseManager<
       const started = performance.now();
       return execute(text, params, mode, named, span, pool).then(
         (result) => {
-          observer.ok(text, performance.now() - started);
+          const durationMs = performance.now() - started;
+          metrics.query(effectiveRole, durationMs / 1000);
+          if (enabled && durationMs >= slow) reportSlow(text, durationMs, effectiveRole);
           return result;
         },
         (err: unknown) => {
-          observer.failed(text, err, performance.now() - started);
+          const durationMs = performance.now() - started;
+          const ownTimeout = !currentFrame()?.scope.endedByDeadline(err);
+          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code, ownTimeout);
+          reportError(text, err, durationMs, effectiveRole);
           throw err;
         },
       );
@@ -613,6 +592,15 @@ export class DatabaseManager<
     if (refused) return Promise.reject(refused);
     if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
     return runTransaction(this, this.config.prepare, fn as (tx: Transaction) => Promise<T>, options);
+  }
+
+  /**
+   * @internal `transaction()` for callers whose options were checked already (`Transactional()` checks its own
+   * when it is made): the per-request call skips the options validator.
+   */
+  transactionChecked<T>(fn: (tx: Transaction<TSchema>) => Promise<T> | T, options: TransactionOptions): Promise<T> {
+    if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
+    return runTransaction(this, this.#config!.prepare, fn as (tx: Transaction) => Promise<T>, options);
   }
 
   /** Health of the primary and each replica, as last probed. */

@@ -18,11 +18,6 @@ export interface MonitorConfig {
   slowThreshold: number;
   /** Set when spans are recorded: each call gets one, parent of its statements. */
   tracer?: Tracer | undefined;
-  /**
-   * Monitoring off and no tracer: a call that runs one prepared statement of this package's session (which rejects
-   * with mapped errors already) may return its promise as it is, without timing, N+1 count or span.
-   */
-  quiet?: boolean;
 }
 
 /** Query shape counts per request or transaction, for the N+1 detector. */

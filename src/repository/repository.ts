@@ -91,11 +91,7 @@ export class Repository<TTable extends PgTable> {
         read,
         manager.layerReads(),
         { write: base, read: read === write ? base : 'replica' },
-        {
-          ...config.monitoring,
-          tracer: manager.tracer,
-          quiet: !config.monitoring.enabled && manager.tracer === undefined,
-        },
+        { ...config.monitoring, tracer: manager.tracer },
       );
       this.#statements.set(write, bound);
     }
@@ -142,10 +138,8 @@ export class Repository<TTable extends PgTable> {
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
-    const values = { id };
-    if (s.monitor.quiet) return statement.execute(values) as Promise<RowOf<TTable> | null>;
     return monitored(s.monitor, 'findById', this.#info.name, this.#readRole(s), () =>
-      statement.execute(values),
+      statement.execute({ id }).then(firstRowOrNull),
     ) as Promise<RowOf<TTable> | null>;
   }
 
@@ -356,18 +350,14 @@ export class Repository<TTable extends PgTable> {
       s = this.#bound();
       const keys = writeKeys(this.#info, data, 'save');
       const statement = s.insert(keys);
-      if (statement) {
-        const values = placeholderValues(keys, data);
-        if (s.monitor.quiet) return statement.execute(values) as Promise<RowOf<TTable>>;
-        run = () => statement.execute(values);
-      } else {
-        run = () =>
-          s.write
-            .insert(this.#table)
-            .values(data as never)
-            .returning()
-            .then(firstRow);
-      }
+      run = statement
+        ? () => statement.execute(placeholderValues(keys, data as Record<string, unknown>)).then(firstRow)
+        : () =>
+            s.write
+              .insert(this.#table)
+              .values(data as never)
+              .returning()
+              .then(firstRow);
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
@@ -431,20 +421,16 @@ export class Repository<TTable extends PgTable> {
       const values = placeholderValues(keys, record);
       values.id = id;
       if (checkVersion) values.expectedVersion = record.version;
-      if (statement && !checkVersion && s.monitor.quiet) {
-        return statement.execute(values) as Promise<RowOf<TTable> | null>;
-      }
-      // The prepared statement resolves to the row or null, the statement built per call to the list.
       const execute = statement
         ? () => statement.execute(values)
-        : () => this.#updateById(s, id, keys, record, checkVersion).then(firstRowOrNull);
+        : () => this.#updateById(s, id, keys, record, checkVersion);
       run = checkVersion
         ? async () => {
-            const row = await execute();
-            if (row === null) await this.#staleOrMissing(s, id, record.version);
-            return row;
+            const rows = (await execute()) as Rows;
+            if (rows.length === 0) await this.#staleOrMissing(s, id, record.version);
+            return rows[0] ?? null;
           }
-        : execute;
+        : () => execute().then(firstRowOrNull);
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
@@ -551,10 +537,8 @@ export class Repository<TTable extends PgTable> {
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
-    const values = { id };
-    if (s.monitor.quiet) return statement.execute(values) as Promise<RowOf<TTable> | null>;
     return monitored(s.monitor, 'delete', this.#info.name, s.writeRole, () =>
-      statement.execute(values),
+      statement.execute({ id }).then(firstRowOrNull),
     ) as Promise<RowOf<TTable> | null>;
   }
 

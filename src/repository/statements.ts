@@ -2,7 +2,6 @@ import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Database } from '../database/index.js';
 import { InvalidQueryError } from '../errors/index.js';
-import { firstRowOnly } from '../connection/drizzle-session.js';
 import { quoteKey } from './filter.js';
 import type { MonitorConfig, Role } from './monitor.js';
 import type { TableInfo } from './table-info.js';
@@ -10,13 +9,6 @@ import type { TableInfo } from './table-info.js';
 /** A statement built and prepared once, executed with placeholder values. @internal */
 export interface Prepared {
   execute(values?: Record<string, unknown>): Promise<unknown>;
-}
-
-/** A prepared statement that matches at most one row, resolving to it (mapped) or null (see firstRowOnly). */
-function single(prepared: Prepared): Prepared {
-  if (firstRowOnly(prepared)) return prepared;
-  // Not a query of this package's session: take the row out of the list here.
-  return { execute: (values) => prepared.execute(values).then((rows) => (rows as unknown[])[0] ?? null) };
 }
 
 /** Statements whose shape depends on which columns a write sets are cached per shape, up to this many. */
@@ -77,37 +69,30 @@ export class Statements {
     return alive ? and(byId, this.alive()) : byId;
   }
 
-  /**
-   * Without LIMIT when `id` is the primary key or unique: at most one row matches, and a limit is a parameter.
-   * Resolves to the row or null, like every by-id statement here and the inserts and updates.
-   */
+  /** Without LIMIT when `id` is the primary key or unique: at most one row matches, and a limit is a parameter. */
   findById(): Prepared {
     if (this.#findById) return this.#findById;
     const id = this.#info.requireId('findById');
     const query = this.layerRead.select().from(this.#table).where(this.#byId('findById', true)).$dynamic();
     if (!id.primary && !id.isUnique) query.limit(1);
-    return (this.#findById = single(query.prepare(`${this.#info.name}_find_by_id`)));
+    return (this.#findById = query.prepare(`${this.#info.name}_find_by_id`));
   }
 
   deleteById(): Prepared {
-    return (this.#deleteById ??= single(
-      this.write
-        .delete(this.#table)
-        .where(this.#byId('delete', false))
-        .returning()
-        .prepare(`${this.#info.name}_delete_by_id`),
-    ));
+    return (this.#deleteById ??= this.write
+      .delete(this.#table)
+      .where(this.#byId('delete', false))
+      .returning()
+      .prepare(`${this.#info.name}_delete_by_id`));
   }
 
   softDeleteById(): Prepared {
-    return (this.#softDeleteById ??= single(
-      this.write
-        .update(this.#table)
-        .set(this.touch({ [columnKey(this.#info, this.#info.deletedAt!)]: sql`now()` }))
-        .where(this.#byId('delete', true))
-        .returning()
-        .prepare(`${this.#info.name}_soft_delete_by_id`),
-    ));
+    return (this.#softDeleteById ??= this.write
+      .update(this.#table)
+      .set(this.touch({ [columnKey(this.#info, this.#info.deletedAt!)]: sql`now()` }))
+      .where(this.#byId('delete', true))
+      .returning()
+      .prepare(`${this.#info.name}_soft_delete_by_id`));
   }
 
   countAll(): Prepared {
@@ -119,7 +104,7 @@ export class Statements {
   }
 
   /**
-   * An INSERT … RETURNING * of exactly these columns (resolving to the row), values as placeholders `p0, p1, …`; undefined when a left-out
+   * An INSERT … RETURNING * of exactly these columns, values as placeholders `p0, p1, …`; undefined when a left-out
    * column has a `$defaultFn` (Drizzle would bake one computed value into the prepared statement).
    */
   insert(keys: readonly string[]): Prepared | undefined {
@@ -129,19 +114,17 @@ export class Statements {
     if (cached) return cached;
     const values: Record<string, unknown> = {};
     keys.forEach((key, i) => (values[key] = sql.placeholder(`p${i}`)));
-    const prepared = single(
-      this.write
-        .insert(this.#table)
-        .values(values as never)
-        .returning()
-        .prepare(`${this.#info.name}_insert`),
-    );
+    const prepared = this.write
+      .insert(this.#table)
+      .values(values as never)
+      .returning()
+      .prepare(`${this.#info.name}_insert`);
     if (this.#inserts.size < MAX_SHAPES) this.#inserts.set(shape, prepared);
     return prepared;
   }
 
   /**
-   * An UPDATE … WHERE id = :id RETURNING * (resolving to the row or null) setting exactly these columns (placeholders `p0, p1, …`), plus
+   * An UPDATE … WHERE id = :id RETURNING * setting exactly these columns (placeholders `p0, p1, …`), plus
    * `updatedAt = now()` and `version = version + 1` where the table has them; with `checkVersion`, only the row
    * still at version `:expectedVersion` is updated. Undefined when a left-out column has `$onUpdate` (its value
    * must be computed per call).
@@ -155,14 +138,12 @@ export class Statements {
     keys.forEach((key, i) => (set[key] = sql.placeholder(`p${i}`)));
     let where = this.#byId('update', true);
     if (checkVersion) where = and(where, eq(this.#info.version!, sql.placeholder('expectedVersion')));
-    const prepared = single(
-      this.write
-        .update(this.#table)
-        .set(this.touch(set) as never)
-        .where(where)
-        .returning()
-        .prepare(`${this.#info.name}_update`),
-    );
+    const prepared = this.write
+      .update(this.#table)
+      .set(this.touch(set) as never)
+      .where(where)
+      .returning()
+      .prepare(`${this.#info.name}_update`);
     if (this.#updates.size < MAX_SHAPES) this.#updates.set(shape, prepared);
     return prepared;
   }
