@@ -205,6 +205,8 @@ export class TransactionScope {
         ? await this.#connection!.query(text, params, mode, this.prepare && named)
         : await this.#first(text, params, mode, named);
     } catch (err) {
+      // Already the transaction's own error (it ended while the statement waited for its connection).
+      if (err instanceof TransactionTimeoutError) throw err;
       // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused.
       // Its own error stays as the cause, typed and sanitized (the driver's error carries the parameters).
       if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
