@@ -1,0 +1,129 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeDatabase, getDatabaseHealth, initDatabase, transaction } from '@spfn/core/db';
+import { DatabaseError } from '@spfn/core/errors';
+import { register } from 'prom-client';
+import { createTestDatabase, expectNoLeaksThenDrop, waitFor, type TestDatabase } from '../helpers/pg.js';
+import { parsePrometheus } from '../helpers/prometheus.js';
+
+/*
+ * Cancels from outside (another session's pg_cancel_backend, an admin) fired in a tight loop at every backend of the
+ * pool while transactions run. The first statement of a transaction is pipelined behind BEGIN, each with its own
+ * Sync (docs/adr/0007): the server acts on a cancel at the check it makes before running each Execute, BEGIN's
+ * included, so a cancel can make BEGIN fail while the statement behind it still runs. Unguarded, that statement
+ * runs on its own and commits although its transaction reports a failure. What is checked is what the caller is
+ * promised: a row exists if and only if its transaction reported a commit.
+ */
+
+const POOL_MAX = 10;
+const ROUNDS = Number(process.env.OUTSIDE_CANCEL_ROUNDS ?? 4000);
+const CANCELLERS = 2;
+let t: TestDatabase;
+
+beforeAll(async () => {
+  t = await createTestDatabase('outcancel');
+  await t.sql`create table marker (tx int primary key)`;
+  await t.sql`create table work (tx int not null, n int not null)`;
+  await initDatabase({
+    url: t.url,
+    applicationName: t.appName,
+    pool: { max: POOL_MAX, acquireTimeout: 10_000 },
+    healthCheck: { enabled: false },
+  });
+});
+
+afterAll(async () => {
+  await closeDatabase();
+  await expectNoLeaksThenDrop(t);
+});
+
+async function destroyedCount(): Promise<number> {
+  return parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', { pool: 'primary' });
+}
+
+/** The SQLSTATE of a failure, from the typed error or the cause chain; the error's name when there is none. */
+function stateOf(err: unknown): string {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof DatabaseError && e.sqlState) return e.sqlState;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return err instanceof Error ? `${err.name}${'code' in err ? `/${String(err.code)}` : ''}` : String(err);
+}
+
+describe('cancels from outside while transactions open', () => {
+  it(`${ROUNDS} transactions under a cancel storm: a row exists only for a transaction that reported commit`, async () => {
+    const destroyedBefore = await destroyedCount();
+    let racing = true;
+    let cancelsSent = 0;
+    const cancellers = Array.from({ length: CANCELLERS }, async () => {
+      while (racing) {
+        const [row] = await t.sql<{ n: number }[]>`
+          select count(pg_cancel_backend(pid))::int as n from pg_stat_activity
+          where application_name = ${t.appName}`;
+        cancelsSent += row?.n ?? 0;
+      }
+    });
+
+    const committed = new Set<number>();
+    const failed = new Set<number>();
+    /** `step:SQLSTATE` of every failed transaction: where its callback was when the error came. */
+    const ended = new Map<string, number>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: POOL_MAX }, async () => {
+        while (next < ROUNDS) {
+          const i = next++;
+          let step = 'first statement (with BEGIN)';
+          try {
+            await transaction(async (tx) => {
+              await tx.execute(sql`insert into marker (tx) values (${i})`);
+              step = 'second statement';
+              await tx.execute(sql`insert into work (tx, n) values (${i}, 1)`);
+              step = 'third statement';
+              await tx.execute(sql`update work set n = n + 1 where tx = ${i}`);
+              step = 'commit';
+            });
+            committed.add(i);
+          } catch (err) {
+            failed.add(i);
+            const key = `${step}:${stateOf(err)}`;
+            ended.set(key, (ended.get(key) ?? 0) + 1);
+          }
+        }
+      }),
+    );
+    racing = false;
+    await Promise.all(cancellers);
+
+    const destroyed = (await destroyedCount()) - destroyedBefore;
+    const markers = new Set((await t.sql<{ tx: number }[]>`select tx from marker`).map((r) => r.tx));
+    const work = await t.sql<{ tx: number; n: number }[]>`select tx, n from work`;
+    const fromFailed = [...markers].filter((tx) => failed.has(tx)).sort((a, b) => a - b);
+    const workFromFailed = work.filter((r) => failed.has(r.tx));
+    const lostCommits = [...committed].filter((tx) => !markers.has(tx));
+    console.info(
+      `${ROUNDS} transactions, ${cancelsSent} cancels sent: ${committed.size} committed, ${failed.size} failed, ` +
+        `${destroyed} sessions ended in doubt; failures by step:SQLSTATE ${JSON.stringify(Object.fromEntries(ended))}; ` +
+        `marker rows of failed transactions: ${fromFailed.length} ${JSON.stringify(fromFailed.slice(0, 20))}`,
+    );
+
+    // The storm has to hit something, or the test proves nothing.
+    expect(failed.size).toBeGreaterThan(0);
+    expect(committed.size + failed.size).toBe(ROUNDS);
+    expect(fromFailed, 'marker rows written by transactions that reported failure').toEqual([]);
+    expect(workFromFailed, 'work rows written by transactions that reported failure').toEqual([]);
+    expect(lostCommits, 'transactions that reported commit without their row').toEqual([]);
+    // A committed transaction ran all three statements in one transaction.
+    expect(work.filter((r) => committed.has(r.tx) && r.n !== 2)).toEqual([]);
+
+    const settled = await waitFor(async () => {
+      const rows = await t.sql<{ state: string | null }[]>`
+        select state from pg_stat_activity where application_name = ${t.appName}`;
+      return rows.every((r) => !r.state?.startsWith('idle in transaction'));
+    }, 5000);
+    expect(settled, 'no idle-in-transaction backend').toBe(true);
+    const { primary } = getDatabaseHealth();
+    expect({ active: primary.active, waiting: primary.waiting }).toEqual({ active: 0, waiting: 0 });
+  }, 300_000);
+});
