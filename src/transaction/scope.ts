@@ -18,9 +18,19 @@ export type ScopeState = 'active' | 'timed-out' | 'ending' | 'committed' | 'roll
 
 /** The server ends an idle-in-transaction session this long after our own deadline, if we could not. */
 const BACKSTOP_MARGIN_MS = 2000;
-/** Both limits of the transaction, bound: no value is ever part of the SQL text. */
-const SET_TIMEOUTS =
-  "select set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)";
+/**
+ * Sent right after BEGIN: marks the transaction block (a local setting, gone when it ends). Only a statement inside
+ * the same block sees the mark: when BEGIN failed, this ran on its own and its mark ended with it.
+ */
+const MARK = "set_config('spfn.in_transaction', 'on', true)";
+/** The mark and both limits of the transaction, bound: no value is ever part of the SQL text. */
+const MARK_AND_TIMEOUTS = `select ${MARK}, set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)`;
+/**
+ * Sent after the mark, ahead of the first statement: outside the marked block (BEGIN failed, a cancel from outside
+ * landed on it) the session ends itself, so the statement pipelined behind never runs on its own and commits.
+ */
+const GUARD =
+  "select case when current_setting('spfn.in_transaction', true) = 'on' then true else pg_terminate_backend(pg_backend_pid()) end";
 
 /** Where and how a transaction begins, fixed when it is opened. @internal */
 export interface ScopeOptions {
@@ -204,19 +214,23 @@ export class TransactionScope {
     }
     this.#sent = true;
     const begin = connection.query(this.#begin, [], 'array', this.prepare);
-    let timeouts: Promise<unknown> | undefined;
+    let mark: Promise<unknown>;
     if (this.timeoutMs > 0) {
       // The server's own limits count from now, to the same deadline as the runner's timer.
       const remaining = Math.max(1, Math.ceil(this.deadlineAt - performance.now()));
-      timeouts = connection.query(
-        SET_TIMEOUTS,
+      mark = connection.query(
+        MARK_AND_TIMEOUTS,
         [String(remaining), String(remaining + BACKSTOP_MARGIN_MS)],
         'array',
         this.prepare,
       );
+    } else {
+      mark = connection.query(`select ${MARK}`, [], 'array', this.prepare);
     }
+    // A cancel from outside can make BEGIN fail while everything behind it, each with its own Sync, still runs.
+    const guard = connection.query(GUARD, [], 'array', this.prepare);
     const statement = connection.query(text, params, mode, this.prepare && named);
-    const opening = timeouts ? Promise.all([begin, timeouts]) : begin;
+    const opening = Promise.all([begin, mark, guard]);
     this.#opening = opening.then(
       () => undefined,
       (err: unknown) => {
