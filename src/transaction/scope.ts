@@ -30,7 +30,7 @@ const MARK_AND_TIMEOUTS = `select ${MARK}, set_config('statement_timeout', $1, t
  * landed on it) the session ends itself, so the statement pipelined behind never runs on its own and commits.
  */
 const GUARD =
-  "select case when current_setting('spfn.in_transaction', true) = 'on' then true else pg_terminate_backend(pg_backend_pid()) end";
+  "select 1 where case when current_setting('spfn.in_transaction', true) = 'on' then false else pg_terminate_backend(pg_backend_pid()) end";
 
 /** Where and how a transaction begins, fixed when it is opened. @internal */
 export interface ScopeOptions {
