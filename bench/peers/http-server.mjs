@@ -1,6 +1,7 @@
 // The server of the HTTP benchmark, in a process of its own: prints its port, serves until stdin closes.
 // GET /constant (the ceiling: no database), GET /users/:id (the repository), GET /tx/users/:id (the same under
-// Transactional()).
+// Transactional()), GET /txin/users/:id (under Transactional({ deferReads: false }): the read runs inside a
+// transaction on the server, ADR 0009; absent on builds without the option).
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { items } from './contenders/schema.mjs';
@@ -24,6 +25,11 @@ const findUser = async (c) => {
 app.get('/constant', (c) => c.json({ id: 1, name: 'constant', qty: 1 }));
 app.get('/users/:id', findUser);
 app.get('/tx/users/:id', Transactional(), findUser);
+try {
+  app.get('/txin/users/:id', Transactional({ deferReads: false }), findUser);
+} catch {
+  // An older build (PEERS_SPFN_DB) without the option.
+}
 
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
   console.log(JSON.stringify({ port: info.port }));

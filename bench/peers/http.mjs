@@ -1,6 +1,6 @@
-// npm run bench:http: GET /users/:id through the repository, the same route under Transactional(), and a
-// constant route (no database) as the ceiling, driven by autocannon. A fresh server process per cell; rounds
-// interleaved and rotated; the table shows median requests/s and ratios. Settings: TEST_PG_URL, HTTP_ROUNDS (3),
+// npm run bench:http: GET /users/:id through the repository, the same route under Transactional() (reads
+// deferred, ADR 0009) and under Transactional({ deferReads: false }), and a constant route (no database) as the
+// ceiling, driven by autocannon. A fresh server process per cell; rounds interleaved and rotated; the table shows median requests/s and ratios. Settings: TEST_PG_URL, HTTP_ROUNDS (3),
 // HTTP_SECONDS (5), HTTP_CONNECTIONS (50), PEERS_POOL (10).
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -27,7 +27,12 @@ const CONNECTIONS = Number(process.env.HTTP_CONNECTIONS ?? 50);
 const SEED = SEED_ROWS;
 const database = 'spfn_peers_http';
 let url;
-const routes = { constant: '/constant', repository: '/users/', transactional: '/tx/users/' };
+const routes = {
+  constant: '/constant',
+  repository: '/users/',
+  transactional: '/tx/users/',
+  'transactional-inside': '/txin/users/',
+};
 
 setup();
 
@@ -125,6 +130,7 @@ const text = [
   `| GET /constant (ceiling) | ${Math.round(rps('constant'))} | ${rounds('constant')} | 1.00 |`,
   `| GET /users/:id, repository | ${Math.round(rps('repository'))} | ${rounds('repository')} | ${ratio('repository', 'constant').toFixed(2)} of the ceiling |`,
   `| GET /users/:id under Transactional() | ${Math.round(rps('transactional'))} | ${rounds('transactional')} | ${ratio('transactional', 'repository').toFixed(2)} of the route without it |`,
+  `| GET /users/:id under Transactional({ deferReads: false }) | ${Math.round(rps('transactional-inside'))} | ${rounds('transactional-inside')} | ${ratio('transactional-inside', 'repository').toFixed(2)} of the route without it |`,
 ].join('\n');
 console.log(text);
 const file = writeResults('http', started, {

@@ -189,6 +189,7 @@ async function runNew<T>(
     const connection = scope.connection;
     if (!scope.started || connection === undefined) {
       // No statement ran in it (reads may have run before it): there is no transaction on the server to commit.
+      scope.withdraw();
       scope.state = 'committed';
       finish(host, frame, 'commit');
       return result;
@@ -222,7 +223,9 @@ async function runNew<T>(
     const deferred = timedOut ? scope.cancelDeferred() : undefined;
     const connection = scope.connection;
     if (!scope.started || connection === undefined) {
-      // A transaction that ran no statement has nothing on the server.
+      // A transaction that ran no statement has nothing on the server; a first statement still waiting for a
+      // connection gives the wait up.
+      scope.withdraw();
     } else if (scope.inDoubt || (timedOut && !(await scope.opened(OPENING_WAIT_MS)))) {
       // Cancelling while BEGIN is unanswered could cancel BEGIN itself and let the statement pipelined behind it
       // run (and commit) on its own. BEGIN's answer is awaited (it is usually a moment away: a fresh connection

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AmbientTransaction, QueryResult, ResultMode } from '../context/index.js';
+import type { Withdrawal } from '../connection/gate.js';
 import type { Pool, PooledConnection, SharedStatement } from '../connection/pool.js';
 import { withTimeout } from '../connection/timeout.js';
 import { TransactionError, TransactionTimeoutError, findServerError, toDatabaseError } from '../errors/index.js';
@@ -78,6 +79,8 @@ export class TransactionScope {
   readonly #deferReads: boolean;
   /** The connection, once the first statement took it. */
   #connection: PooledConnection | undefined;
+  /** Lets the first statement's wait for a connection be given up when the transaction ends meanwhile. */
+  #withdrawal: Withdrawal | undefined;
   /** Reads run outside the transaction that have not answered yet. */
   #deferred: Map<SharedStatement, Promise<unknown>> | undefined;
   readonly #begin: string;
@@ -229,7 +232,12 @@ export class TransactionScope {
     return this.#deferredRead(text, params, mode, named);
   };
 
-  async #deferredRead(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
+  async #deferredRead(
+    text: string,
+    params: readonly unknown[],
+    mode: ResultMode,
+    named: boolean,
+  ): Promise<QueryResult> {
     if (this.#state !== 'active' || this.pastDeadline()) throw this.closedError();
     const watch: SharedStatement = {};
     const running = this.#pool.query(text, params, mode, this.prepare && named, watch);
@@ -248,6 +256,11 @@ export class TransactionScope {
     return result;
   }
 
+  /** The transaction ended before its first statement got a connection: the wait for one is given up. */
+  withdraw(): void {
+    this.#withdrawal?.withdraw?.();
+  }
+
   /**
    * At the deadline: cancels on the server the reads still running outside the transaction, where that cannot hit
    * another caller's statement (see Pool.cancelShared); resolves once they ended.
@@ -256,7 +269,14 @@ export class TransactionScope {
     const deferred = this.#deferred;
     if (deferred === undefined || deferred.size === 0 || this.#pool.cancelShared === undefined) return;
     const pool = this.#pool as Required<Pool>;
-    await Promise.all([...deferred].map(([watch, running]) => pool.cancelShared(watch, running.catch(() => undefined))));
+    await Promise.all(
+      [...deferred].map(([watch, running]) =>
+        pool.cancelShared(
+          watch,
+          running.catch(() => undefined),
+        ),
+      ),
+    );
   }
 
   async #first(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
@@ -277,13 +297,18 @@ export class TransactionScope {
     opening.catch(() => undefined);
     this.#opening = opening;
     let connection: PooledConnection;
+    const withdrawal: Withdrawal = {};
+    this.#withdrawal = withdrawal;
     try {
-      connection = await this.#pool.reserve();
+      connection = await this.#pool.reserve(withdrawal);
     } catch (err) {
-      // Nothing began: a later statement may try again.
+      // Nothing began: a later statement may try again. A wait given up because the transaction ended is that.
       this.#opening = undefined;
-      failed(err);
-      throw err;
+      const reason = this.#state === 'active' ? err : this.closedError();
+      failed(reason);
+      throw reason;
+    } finally {
+      this.#withdrawal = undefined;
     }
     if (this.#state !== 'active' || this.pastDeadline()) {
       // The transaction ended (its deadline, its callback returned) while the connection was on its way.
