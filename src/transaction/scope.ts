@@ -33,6 +33,11 @@ const MARK_AND_TIMEOUTS = `select ${MARK}, set_config('statement_timeout', $1, t
 const GUARD =
   "select 1 where case when current_setting('spfn.in_transaction', true) = 'on' then false else pg_terminate_backend(pg_backend_pid()) end";
 
+/** A read run before BEGIN, outside the transaction, until it answers. */
+interface DeferredRead extends SharedStatement {
+  running: Promise<QueryResult> | undefined;
+}
+
 /** Where and how a transaction begins, fixed when it is opened. @internal */
 export interface ScopeOptions {
   /** The pool its connection is taken from, at its first statement. */
@@ -82,7 +87,7 @@ export class TransactionScope {
   /** Lets the first statement's wait for a connection be given up when the transaction ends meanwhile. */
   #withdrawal: Withdrawal | undefined;
   /** Reads run outside the transaction that have not answered yet. */
-  #deferred: Map<SharedStatement, Promise<unknown>> | undefined;
+  #deferred: Set<DeferredRead> | undefined;
   readonly #begin: string;
   #txId: string | undefined;
   #state: ScopeState = 'active';
@@ -232,28 +237,26 @@ export class TransactionScope {
     return this.#deferredRead(text, params, mode, named);
   };
 
-  async #deferredRead(
-    text: string,
-    params: readonly unknown[],
-    mode: ResultMode,
-    named: boolean,
-  ): Promise<QueryResult> {
-    if (this.#state !== 'active' || this.pastDeadline()) throw this.closedError();
-    const watch: SharedStatement = {};
+  #deferredRead(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
+    if (this.#state !== 'active' || this.pastDeadline()) return Promise.reject(this.closedError());
+    const watch: DeferredRead = { running: undefined };
     const running = this.#pool.query(text, params, mode, this.prepare && named, watch);
-    const deferred = (this.#deferred ??= new Map());
-    deferred.set(watch, running);
-    let result: QueryResult;
-    try {
-      result = await running;
-    } catch (err) {
-      if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
-      throw err;
-    } finally {
-      deferred.delete(watch);
-    }
-    if (this.pastDeadline()) throw this.closedError();
-    return result;
+    watch.running = running;
+    const deferred = (this.#deferred ??= new Set());
+    deferred.add(watch);
+    // One reaction, not an async function's: this runs for every read of a read-only request.
+    return running.then(
+      (result) => {
+        deferred.delete(watch);
+        if (this.pastDeadline()) throw this.closedError();
+        return result;
+      },
+      (err: unknown) => {
+        deferred.delete(watch);
+        if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
+        throw err;
+      },
+    );
   }
 
   /** The transaction ended before its first statement got a connection: the wait for one is given up. */
@@ -270,11 +273,8 @@ export class TransactionScope {
     if (deferred === undefined || deferred.size === 0 || this.#pool.cancelShared === undefined) return;
     const pool = this.#pool as Required<Pool>;
     await Promise.all(
-      [...deferred].map(([watch, running]) =>
-        pool.cancelShared(
-          watch,
-          running.catch(() => undefined),
-        ),
+      [...deferred].map((watch) =>
+        pool.cancelShared(watch, watch.running?.catch(() => undefined) ?? Promise.resolve()),
       ),
     );
   }
