@@ -211,6 +211,8 @@ async function runOn<T>(
         try {
           returned = fn(frame.handle);
         } catch (err) {
+          // The callback's own error, unchanged (whatever it threw), as an async callback's rejection would be.
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
           reject(err);
           return;
         }
