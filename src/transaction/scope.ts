@@ -19,9 +19,19 @@ export type ScopeState = 'active' | 'timed-out' | 'ending' | 'committed' | 'roll
 
 /** The server ends an idle-in-transaction session this long after our own deadline, if we could not. */
 const BACKSTOP_MARGIN_MS = 2000;
-/** Both limits of the transaction, bound: no value is ever part of the SQL text. */
-const SET_TIMEOUTS =
-  "select set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)";
+/**
+ * Sent right after BEGIN: marks the transaction block (a local setting, gone when it ends). Only a statement inside
+ * the same block sees the mark: when BEGIN failed, this ran on its own and its mark ended with it.
+ */
+const MARK = "set_config('spfn.in_transaction', 'on', true)";
+/** The mark and both limits of the transaction, bound: no value is ever part of the SQL text. */
+const MARK_AND_TIMEOUTS = `select ${MARK}, set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)`;
+/**
+ * Sent after the mark, ahead of the first statement: outside the marked block (BEGIN failed, a cancel from outside
+ * landed on it) the session ends itself, so the statement pipelined behind never runs on its own and commits.
+ */
+const GUARD =
+  "select 1 where case when current_setting('spfn.in_transaction', true) = 'on' then false else pg_terminate_backend(pg_backend_pid()) end";
 
 /** A read run before BEGIN, outside the transaction, until it answers. */
 interface DeferredRead extends SharedStatement {
@@ -313,23 +323,28 @@ export class TransactionScope {
     this.#connection = connection;
     this.#sent = true;
     const begin = connection.query(this.#begin, [], 'array', this.prepare);
-    let timeouts: Promise<unknown> | undefined;
+    let mark: Promise<unknown>;
     if (this.timeoutMs > 0) {
       // The server's own limits count from now, to the same deadline as the runner's timer.
       const remaining = Math.max(1, Math.ceil(this.deadlineAt - performance.now()));
-      timeouts = connection.query(
-        SET_TIMEOUTS,
+      mark = connection.query(
+        MARK_AND_TIMEOUTS,
         [String(remaining), String(remaining + BACKSTOP_MARGIN_MS)],
         'array',
         this.prepare,
       );
+    } else {
+      mark = connection.query(`select ${MARK}`, [], 'array', this.prepare);
     }
+    // A cancel from outside can make BEGIN fail while everything behind it, each with its own Sync, still runs.
+    const guard = connection.query(GUARD, [], 'array', this.prepare);
     const statement = connection.query(text, params, mode, this.prepare && named);
     try {
-      await (timeouts ? Promise.all([begin, timeouts]) : begin);
+      await Promise.all([begin, mark, guard]);
     } catch (err) {
-      // The statement was sent behind BEGIN and may have run outside any transaction: its result is not given,
-      // and the session is ended rather than trusted (the runner destroys it).
+      // The statement was sent behind BEGIN: the guard ended the session if BEGIN failed, but a second cancel that
+      // lands on the guard lets it run on its own (docs/adr/0007). Its result is not given, and the session is
+      // ended rather than trusted (the runner destroys it).
       this.#failure = err instanceof Error ? err : new Error(String(err));
       statement.catch(() => undefined);
       failed(err);
