@@ -60,8 +60,9 @@ export interface ScopeOptions {
  * handle used after a timeout (or after the end) fails instead of running outside the transaction.
  *
  * The transaction begins lazily: nothing is sent, and no connection is taken, until its first statement, which
- * takes a connection and sends BEGIN, the bound timeouts and itself in one round trip (postgres.js pipelines
- * statements issued on a reserved connection without waiting). A transaction that runs no statement sends nothing.
+ * takes a connection and sends BEGIN, the bound timeouts with a mark of the transaction block, a guard that ends the
+ * session when the mark is missing (BEGIN failed), and itself in one round trip (postgres.js pipelines statements
+ * issued on a reserved connection without waiting). A transaction that runs no statement sends nothing.
  * See docs/adr/0007-lazy-pipelined-begin.md. Reads the layer built that come first may run before BEGIN, outside
  * the transaction ({@link executeRead}, docs/adr/0009-reads-before-the-first-write.md).
  * @internal
