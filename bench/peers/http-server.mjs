@@ -6,7 +6,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { items } from './contenders/schema.mjs';
 
-const { closeDatabase, getRepository, initDatabase, Transactional } = await import(
+const { closeDatabase, getRepository, initDatabase, Transactional, transaction } = await import(
   process.env.PEERS_SPFN_DB ?? '../../dist/db/index.js'
 );
 
@@ -16,6 +16,9 @@ await initDatabase({
   healthCheck: { enabled: false },
   applicationName: 'spfn-bench-http',
 });
+// HTTP_WARM_TX=1: one transaction before serving, as in a service that has any Transactional() route: from then on
+// AsyncLocalStorage is enabled for the process (Node 20 runs its hooks for every promise).
+if (process.env.HTTP_WARM_TX === '1') await transaction(async () => undefined);
 const repo = getRepository(items);
 const app = new Hono();
 const findUser = async (c) => {
