@@ -13,6 +13,8 @@ export interface Lane {
   held: boolean;
   /** The exclusive waiter this lane is promised to once its plain statements finish; none may join it meanwhile. */
   promisedTo: Waiter | undefined;
+  /** A cancel request is on its way for the one statement running here: nothing else may be sent until it landed. */
+  blocked: boolean;
 }
 
 interface Waiter {
@@ -55,7 +57,13 @@ export class Gate {
     this.#max = max;
     this.#acquireTimeout = acquireTimeout;
     this.#onTimeout = onTimeout;
-    this.#lanes = Array.from({ length: max }, (_, index) => ({ index, shared: 0, held: false, promisedTo: undefined }));
+    this.#lanes = Array.from({ length: max }, (_, index) => ({
+      index,
+      shared: 0,
+      held: false,
+      promisedTo: undefined,
+      blocked: false,
+    }));
   }
 
   get max(): number {
@@ -114,6 +122,20 @@ export class Gate {
     if (this.#waiters.length > 0) this.#drain();
   }
 
+  /**
+   * Keeps every new statement off `lane` (a cancel request is on its way for the one running there), then lets them
+   * back once `until` settled.
+   */
+  async block(lane: Lane, until: Promise<unknown>): Promise<void> {
+    lane.blocked = true;
+    try {
+      await until;
+    } finally {
+      lane.blocked = false;
+      if (this.#waiters.length > 0) this.#drain();
+    }
+  }
+
   /** Fails every waiter (the pool is closing). */
   close(err: Error): void {
     this.#closed = true;
@@ -133,7 +155,7 @@ export class Gate {
   #leastLoaded(): Lane | undefined {
     let best: Lane | undefined;
     for (const lane of this.#lanes) {
-      if (lane.held || lane.promisedTo !== undefined) continue;
+      if (lane.held || lane.promisedTo !== undefined || lane.blocked) continue;
       if (lane.shared === 0) return lane;
       if (best === undefined || lane.shared < best.shared) best = lane;
     }
@@ -141,7 +163,9 @@ export class Gate {
   }
 
   #idle(): Lane | undefined {
-    for (const lane of this.#lanes) if (!lane.held && lane.promisedTo === undefined && lane.shared === 0) return lane;
+    for (const lane of this.#lanes) {
+      if (!lane.held && lane.promisedTo === undefined && lane.shared === 0 && !lane.blocked) return lane;
+    }
     return undefined;
   }
 
@@ -183,7 +207,7 @@ export class Gate {
         this.#hand(i, w, lane);
         continue;
       }
-      if (w.lane !== undefined && w.lane.shared === 0) {
+      if (w.lane !== undefined && w.lane.shared === 0 && !w.lane.blocked) {
         const lane = w.lane;
         lane.promisedTo = undefined;
         lane.held = true;

@@ -1,5 +1,6 @@
 import type { PoolCounts } from '../errors/index.js';
 import type { QueryResult, ResultMode } from '../context/index.js';
+import type { Lane } from './gate.js';
 
 /** Who a pool serves. */
 export type PoolRole = 'primary' | 'replica' | 'embedded';
@@ -21,6 +22,18 @@ export interface PooledConnection {
 }
 
 /**
+ * Where a plain statement went, filled in by the pool when it sends it, so that it can be cancelled later (a
+ * transaction's deferred read at the deadline, docs/adr/0009).
+ * @internal
+ */
+export interface SharedStatement {
+  /** The connection slot it was sent on. */
+  lane?: Lane;
+  /** The driver's query. */
+  query?: unknown;
+}
+
+/**
  * A pool of connections to one server (the primary, one replica, or the embedded database).
  * @internal
  */
@@ -30,8 +43,19 @@ export interface Pool {
   readonly role: PoolRole;
   /** The URL without its password, for logs and events. */
   readonly displayUrl: string;
-  /** Runs one statement on any free connection. */
-  query(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult>;
+  /** Runs one statement on any free connection; `watch`, when given, is told where it went (see cancelShared). */
+  query(
+    text: string,
+    params: readonly unknown[],
+    mode: ResultMode,
+    prepare: boolean,
+    watch?: SharedStatement,
+  ): Promise<QueryResult>;
+  /**
+   * Cancels on the server a statement sent with a `watch`, when no other statement shares its connection; resolves
+   * once the request landed and the statement ended (false: not cancelled). Pools that cannot cancel lack it.
+   */
+  cancelShared?(watch: SharedStatement, settled: Promise<unknown>): Promise<boolean>;
   /** Takes one connection exclusively, or fails with PoolTimeoutError after the acquire timeout. */
   reserve(): Promise<PooledConnection>;
   /** One round trip, bounded by `timeoutMs`. */

@@ -13,7 +13,7 @@ type Params = postgres.ParameterOrJSON<never>[];
  * A postgres.js query: cancellable, `active` while the server runs it, and `state` holds its connection's backend
  * pid once it was sent.
  */
-type Pending = { cancel(): void; active?: boolean; state?: { pid: number | null } | null } & PromiseLike<unknown>;
+export type Pending = { cancel(): void; active?: boolean; state?: { pid: number | null } | null } & PromiseLike<unknown>;
 
 /**
  * One postgres.js client of a pool: `max: 1`, so its one connection is ours alone while a lease holds it.
@@ -206,8 +206,9 @@ export class PostgresConnection implements PooledConnection {
  * backend. Waiting for that matters: a request still on its way when the statement ends anyway (by its own
  * statement_timeout) would cancel whatever runs next on the session — the ROLLBACK, or the next transaction's BEGIN.
  * A signal that reaches an idle backend is dropped by the server.
+ * @internal
  */
-function requestCancel(q: Pending): Promise<void> {
+export function requestCancel(q: Pending): Promise<void> {
   const query = q as Pending & { canceller?: ((q: Pending) => Promise<void>) | null };
   const canceller = query.canceller;
   if (typeof canceller !== 'function') {

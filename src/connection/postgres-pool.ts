@@ -3,8 +3,8 @@ import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, toDatabaseError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
 import { Gate, type Lane } from './gate.js';
-import type { Pool, PooledConnection, PoolRole } from './pool.js';
-import { PostgresConnection, type Client, type LeaseHost } from './postgres-connection.js';
+import type { Pool, PooledConnection, PoolRole, SharedStatement } from './pool.js';
+import { PostgresConnection, requestCancel, type Client, type LeaseHost, type Pending } from './postgres-connection.js';
 import { withTimeout } from './timeout.js';
 import { maskUrl } from './url.js';
 
@@ -162,7 +162,7 @@ export class PostgresPool implements Pool {
     for (const lane of this.#gate.lanes()) {
       const client = this.#clients[lane.index];
       if (client === undefined) continue;
-      const unused = lane.shared === 0 && !lane.held && lane.promisedTo === undefined;
+      const unused = lane.shared === 0 && !lane.held && lane.promisedTo === undefined && !lane.blocked;
       client.idleMs = unused && client.seenUses === client.uses ? client.idleMs + every : 0;
       client.seenUses = client.uses;
       const idleOut = idleTimeout > 0 && client.idleMs >= idleTimeout * 1000;
@@ -212,13 +212,26 @@ export class PostgresPool implements Pool {
     return this.#gate.counts();
   }
 
-  query(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
+  query(
+    text: string,
+    params: readonly unknown[],
+    mode: ResultMode,
+    prepare: boolean,
+    watch?: SharedStatement,
+  ): Promise<QueryResult> {
     const lane = this.#gate.tryShared();
-    if (lane !== undefined) return this.#run(lane, text, params, mode, prepare);
-    return this.#gate.acquireShared().then((waited) => this.#run(waited, text, params, mode, prepare));
+    if (lane !== undefined) return this.#run(lane, text, params, mode, prepare, watch);
+    return this.#gate.acquireShared().then((waited) => this.#run(waited, text, params, mode, prepare, watch));
   }
 
-  #run(lane: Lane, text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
+  #run(
+    lane: Lane,
+    text: string,
+    params: readonly unknown[],
+    mode: ResultMode,
+    prepare: boolean,
+    watch: SharedStatement | undefined,
+  ): Promise<QueryResult> {
     let pending: Promise<QueryResult>;
     let sql: postgres.Sql;
     try {
@@ -226,6 +239,10 @@ export class PostgresPool implements Pool {
       client.uses++;
       sql = client.sql;
       const q = sql.unsafe(text, params as Params, { prepare });
+      if (watch !== undefined) {
+        watch.lane = lane;
+        watch.query = q;
+      }
       // A postgres.js query is a Promise whose `then` gives plain promises (its species is Promise).
       pending = mode === 'array' ? q.values() : q;
     } catch (err) {
@@ -244,6 +261,24 @@ export class PostgresPool implements Pool {
         throw err;
       },
     );
+  }
+
+  /**
+   * Cancels a statement sent with {@link query} and a `watch`, on the server, when that is safe: only while it is
+   * the one statement on its connection (a cancel request stops whatever the session runs when it lands, so with
+   * others pipelined behind it, one of theirs could be the victim). The connection takes nothing new until the
+   * request landed and the statement ended. Resolves false when it could not be cancelled.
+   */
+  async cancelShared(watch: SharedStatement, settled: Promise<unknown>): Promise<boolean> {
+    const { lane, query } = watch;
+    if (lane === undefined || query === undefined || lane.shared !== 1 || (query as Pending).active !== true) {
+      return false;
+    }
+    const landed = withTimeout(requestCancel(query as Pending), 2000, () => new Error('cancel timed out'))
+      .then(() => withTimeout(settled, 2000, () => new Error('settle timed out')))
+      .catch(() => undefined);
+    await this.#gate.block(lane, landed);
+    return true;
   }
 
   async reserve(): Promise<PooledConnection> {

@@ -8,6 +8,11 @@ export interface AmbientTransaction {
    * `named` lets it run as a named prepared statement (see the connection Executor).
    */
   execute(text: string, params: readonly unknown[], mode: ResultMode, named?: boolean): Promise<QueryResult>;
+  /**
+   * Runs a read the layer built (repository lookups by id or filter object); it may run outside the transaction
+   * while the transaction has sent nothing (docs/adr/0009).
+   */
+  executeRead(text: string, params: readonly unknown[], mode: ResultMode, named?: boolean): Promise<QueryResult>;
 }
 
 /** Read-your-writes state of one request, job or script. @internal */

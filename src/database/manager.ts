@@ -129,6 +129,9 @@ export class DatabaseManager<
   #router: ReadRouter | undefined;
   #consistency: ReadConsistencyTracker | undefined;
   #instances: DatabaseInstances<TSchema> | undefined;
+  /** The read instance whose statements may run before a transaction's BEGIN (repository reads, ADR 0009). */
+  #layerReads: Database<TSchema> | undefined;
+  #readCommittedByDefault = false;
   #health: HealthMonitor | undefined;
   #dialect = new PgDialect();
   #schema: RelationalSchema;
@@ -154,6 +157,11 @@ export class DatabaseManager<
 
   get defaultTimeout(): number {
     return this.config.transaction.timeout;
+  }
+
+  /** @internal True when the primary's default isolation level is READ COMMITTED (checked at init). */
+  get readCommittedByDefault(): boolean {
+    return this.#readCommittedByDefault;
   }
 
   /**
@@ -234,6 +242,7 @@ export class DatabaseManager<
       pools.push(...replicas);
 
       await this.#connect(primary, config);
+      this.#readCommittedByDefault = primary.role !== 'embedded' && (await readCommittedByDefault(primary));
       const router = new ReadRouter(primary, replicas);
       await Promise.all(
         replicas.map(async (replica, i) => {
@@ -258,8 +267,11 @@ export class DatabaseManager<
           ? new ReadConsistencyTracker(config.readConsistency, config.stickyWindow, primary)
           : undefined;
       this.#schema = this.#relationalSchema(merged.schema);
-      const write = this.#database(this.#writeExecutor(router.primary, config));
-      const read = replicas.length === 0 ? write : this.#database(this.#readExecutor(router, config));
+      const writeExecutor = this.#writeExecutor(router.primary, config);
+      const write = this.#database(writeExecutor);
+      const readExecutor = replicas.length === 0 ? writeExecutor : this.#readExecutor(router, config);
+      const read = readExecutor === writeExecutor ? write : this.#database(readExecutor);
+      this.#layerReads = this.#database(this.#layerReadExecutor(readExecutor));
       this.#instances = { write, read };
       this.#health = new HealthMonitor(router, config);
       this.#health.start();
@@ -474,6 +486,19 @@ export class DatabaseManager<
     };
   }
 
+  /**
+   * Reads the repository built (by id, by filter object): outside a transaction they go where `read` goes; inside
+   * one they may run before its BEGIN (TransactionFrame.executeRead, ADR 0009).
+   */
+  #layerReadExecutor(outside: Executor): Executor {
+    const inTransaction = this.#monitor(
+      (text, params, mode, named) => ambient.getStore()!.tx!.executeRead(text, params, mode, named),
+      'primary',
+    );
+    return (text, params, mode, named = false) =>
+      ambient.getStore()?.tx ? inTransaction(text, params, mode, named) : outside(text, params, mode, named);
+  }
+
   /** Statements of `getDatabase()` inside an ambient transaction: timed like every other statement. */
   #inTransaction(): Executor {
     return this.#monitor(
@@ -566,6 +591,15 @@ export class DatabaseManager<
     return role === 'read' ? this.#instances.read : this.#instances.write;
   }
 
+  /**
+   * @internal The read instance of repository methods: like `getDatabase('read')`, but inside a transaction its
+   * statements may run before BEGIN (ADR 0009). Only for statements the layer built from ids and filter objects.
+   */
+  layerReads(): Database<TSchema> {
+    if (this.#state !== 'ready' || !this.#layerReads) throw new DatabaseNotInitializedError();
+    return this.#layerReads;
+  }
+
   /** Runs `fn` in a transaction on this database (see `transaction()`). */
   transaction<T>(fn: (tx: Transaction<TSchema>) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     const refused = refusedOptions(options, TRANSACTION_OPTIONS, 'transaction()');
@@ -623,6 +657,7 @@ export class DatabaseManager<
     this.#router = undefined;
     this.#consistency = undefined;
     this.#instances = undefined;
+    this.#layerReads = undefined;
     this.#state = 'closed';
   }
 }
@@ -703,4 +738,14 @@ function reportError(text: string, err: unknown, durationMs: number, role: 'prim
       txId: ambient.getStore()?.tx?.txId,
     });
   }
+}
+
+/**
+ * True when the server's `default_transaction_isolation` is READ COMMITTED (PostgreSQL runs READ UNCOMMITTED as
+ * READ COMMITTED): a transaction that names no level runs under it.
+ */
+async function readCommittedByDefault(primary: Pool): Promise<boolean> {
+  const rows = await primary.query("select current_setting('default_transaction_isolation')", [], 'array', false);
+  const level = (rows[0] as unknown[] | undefined)?.[0];
+  return level === 'read committed' || level === 'read uncommitted';
 }

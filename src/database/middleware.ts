@@ -39,6 +39,12 @@ export interface TransactionalOptions {
   /** A read-only transaction; it may run on a replica. Default false. */
   readOnly?: boolean;
   /**
+   * Repository reads that come before the request's first other statement run outside the transaction (READ
+   * COMMITTED on PostgreSQL), so a request that only reads holds no connection and sends no BEGIN or COMMIT; see
+   * `TransactionOptions.deferReads` and docs/03-transactions.md. Default true.
+   */
+  deferReads?: boolean;
+  /**
    * What happens when the client goes away (its connection closes) before the answer is sent:
    * - `'rollback'` (default): the running statement is cancelled and the transaction rolls back at once, and the
    *   pool connection is free again. A client that hung up cannot learn the outcome, and a client that gives up
@@ -57,6 +63,7 @@ const TRANSACTIONAL_OPTIONS = {
   enableLogging: is.boolean,
   isolationLevel: is.oneOf(ISOLATION_LEVELS),
   readOnly: is.boolean,
+  deferReads: is.boolean,
   onClientAbort: is.oneOf(['rollback', 'complete']),
 } satisfies ShapeOf<TransactionalOptions>;
 
@@ -105,6 +112,7 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
           timeout: options.timeout,
           isolationLevel: options.isolationLevel,
           readOnly: options.readOnly,
+          deferReads: options.deferReads,
           name: route,
           route,
           propagation: 'required',

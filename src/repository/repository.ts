@@ -89,12 +89,21 @@ export class Repository<TTable extends PgTable> {
         this.#info,
         write,
         read,
+        manager.layerReads(),
         { write: base, read: read === write ? base : 'replica' },
         { ...config.monitoring, tracer: manager.tracer },
       );
       this.#statements.set(write, bound);
     }
     return bound;
+  }
+
+  /**
+   * The instance a read runs on: the one whose statements may run before a transaction's BEGIN when the layer built
+   * the whole statement (an id, a filter object), the plain read instance when the caller's own SQL is in it.
+   */
+  #reader(s: Statements, where: unknown): Database {
+    return isSqlWhere(where) ? s.read : s.layerRead;
   }
 
   #readRole(s: Statements): Role {
@@ -208,7 +217,7 @@ export class Repository<TTable extends PgTable> {
   #selectQuery(s: Statements, options: FindManyOptions<TTable>, extra?: SQL, order?: SQL[]): PromiseLike<unknown> {
     const max = repositorySettings().maxLimit;
     const where = this.#where(options.where, options, s);
-    let query = s.read
+    let query = this.#reader(s, options.where)
       .select()
       .from(this.#table)
       .where(extra ? (where ? and(where, extra) : extra) : where)
@@ -285,7 +294,7 @@ export class Repository<TTable extends PgTable> {
         .then((rows) => Number((rows as { count: string }[])[0]?.count ?? 0));
     }
     const condition = this.#where(where, options, s);
-    return s.read
+    return this.#reader(s, where)
       .select({ count: sql<string>`count(*)` })
       .from(this.#table)
       .where(condition)
@@ -318,7 +327,7 @@ export class Repository<TTable extends PgTable> {
   async exists(where: Where<TTable>, options?: ReadOptions): Promise<boolean> {
     checkQueryOptions(options, REPOSITORY_OPTIONS.read, 'exists');
     const s = this.#bound();
-    const query = s.read
+    const query = this.#reader(s, where)
       .select({ one: sql<number>`1` })
       .from(this.#table)
       .where(this.#where(where, options, s))

@@ -23,6 +23,11 @@ const MAX_SHAPES = 64;
 export class Statements {
   readonly write: Database;
   readonly read: Database;
+  /**
+   * Like `read`, for statements built here from ids and filter objects only: inside a transaction they may run
+   * before its BEGIN (docs/adr/0009).
+   */
+  readonly layerRead: Database;
   readonly writeRole: Role;
   readonly readRole: Role;
   readonly monitor: MonitorConfig;
@@ -40,6 +45,7 @@ export class Statements {
     info: TableInfo,
     write: Database,
     read: Database,
+    layerRead: Database,
     roles: { write: Role; read: Role },
     monitor: MonitorConfig,
   ) {
@@ -47,6 +53,7 @@ export class Statements {
     this.#info = info;
     this.write = write;
     this.read = read;
+    this.layerRead = layerRead;
     this.writeRole = roles.write;
     this.readRole = roles.read;
     this.monitor = monitor;
@@ -66,7 +73,7 @@ export class Statements {
   findById(): Prepared {
     if (this.#findById) return this.#findById;
     const id = this.#info.requireId('findById');
-    const query = this.read.select().from(this.#table).where(this.#byId('findById', true)).$dynamic();
+    const query = this.layerRead.select().from(this.#table).where(this.#byId('findById', true)).$dynamic();
     if (!id.primary && !id.isUnique) query.limit(1);
     return (this.#findById = query.prepare(`${this.#info.name}_find_by_id`));
   }
@@ -89,7 +96,7 @@ export class Statements {
   }
 
   countAll(): Prepared {
-    return (this.#countAll ??= this.read
+    return (this.#countAll ??= this.layerRead
       .select({ count: sql<string>`count(*)` })
       .from(this.#table)
       .where(this.alive())

@@ -14,6 +14,7 @@ export const TRANSACTION_OPTIONS = {
   propagation: is.oneOf(['required', 'requires_new', 'nested']),
   isolationLevel: is.oneOf(ISOLATION_LEVELS),
   readOnly: is.boolean,
+  deferReads: is.boolean,
   timeout: within(LIMITS['transaction.timeout']),
   retry: is.anyOf(
     'true/false, a number of attempts from 1 to 100, or { attempts, baseDelay, maxDelay }',

@@ -127,11 +127,11 @@ async function runNew<T>(
   const timeoutMs = options.timeout ?? host.defaultTimeout;
   const pool: Pool = host.poolFor(options.readOnly === true);
   const begin = beginSql(options);
-  const connection = await pool.reserve();
-  // Nothing is sent here: the first statement sends BEGIN with itself (scope.ts).
+  // Nothing is sent and no connection is taken here: the first statement does both (scope.ts).
   const scope = new TransactionScope({
-    connection,
+    pool,
     begin,
+    deferReads: deferReads(host, pool, options),
     timeoutMs,
     prepare,
     name: options.name,
@@ -186,9 +186,9 @@ async function runNew<T>(
     scope.state = 'ending';
     const failure = scope.failure;
     if (failure) throw failure;
-    if (!scope.started) {
-      // No statement ran: there is no transaction on the server to commit.
-      connection.release();
+    const connection = scope.connection;
+    if (!scope.started || connection === undefined) {
+      // No statement ran in it (reads may have run before it): there is no transaction on the server to commit.
       scope.state = 'committed';
       finish(host, frame, 'commit');
       return result;
@@ -218,9 +218,11 @@ async function runNew<T>(
     // The server's own statement_timeout can end a statement a moment before our timer: onDeadline sets timedOut.
     scope.endedByDeadline(err);
     if (scope.state === 'active' || scope.state === 'timed-out') scope.state = 'ending';
-    if (!scope.started) {
+    // Reads run before BEGIN and still running are cancelled too (where that is safe; see cancelDeferred).
+    const deferred = timedOut ? scope.cancelDeferred() : undefined;
+    const connection = scope.connection;
+    if (!scope.started || connection === undefined) {
       // A transaction that ran no statement has nothing on the server.
-      connection.release();
     } else if (scope.inDoubt || (timedOut && !(await scope.opened(OPENING_WAIT_MS)))) {
       // Cancelling while BEGIN is unanswered could cancel BEGIN itself and let the statement pipelined behind it
       // run (and commit) on its own. BEGIN's answer is awaited (it is usually a moment away: a fresh connection
@@ -232,6 +234,7 @@ async function runNew<T>(
       if (timedOut) await connection.cancel();
       await rollback(connection);
     }
+    await deferred;
     scope.state = 'rolled-back';
     finish(host, frame, 'rollback', err, timedOut);
     throw timedOut ? new TransactionTimeoutError(expiredAfter) : mapError(err);
@@ -239,6 +242,18 @@ async function runNew<T>(
     running.delete(abort);
     signal?.removeEventListener('abort', abort);
   }
+}
+
+/**
+ * Whether reads the layer built may run before BEGIN (docs/adr/0009): asked for (the default), on a server pool
+ * (the embedded database has one session), under READ COMMITTED — named, or the server's default when none is.
+ */
+function deferReads(host: TransactionHost, pool: Pool, options: TransactionOptions): boolean {
+  if (options.deferReads === false || pool.role === 'embedded' || pool.cancelShared === undefined) return false;
+  const level = options.isolationLevel;
+  // PostgreSQL runs READ UNCOMMITTED as READ COMMITTED.
+  if (level === undefined) return host.readCommittedByDefault;
+  return level === 'read committed' || level === 'read uncommitted';
 }
 
 /** Calls `fn` now; a synchronous throw becomes a rejection with the caller's error unchanged. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AmbientTransaction, QueryResult, ResultMode } from '../context/index.js';
-import type { PooledConnection } from '../connection/pool.js';
+import type { Pool, PooledConnection, SharedStatement } from '../connection/pool.js';
 import { withTimeout } from '../connection/timeout.js';
 import { TransactionError, TransactionTimeoutError, findServerError, toDatabaseError } from '../errors/index.js';
 import type { Transaction } from './types.js';
@@ -24,8 +24,13 @@ const SET_TIMEOUTS =
 
 /** Where and how a transaction begins, fixed when it is opened. @internal */
 export interface ScopeOptions {
-  /** The connection reserved for it; nothing has been sent on it yet. */
-  readonly connection: PooledConnection;
+  /** The pool its connection is taken from, at its first statement. */
+  readonly pool: Pool;
+  /**
+   * Reads the layer built run outside the transaction until its first other statement (READ COMMITTED on a
+   * server pool only; docs/adr/0009).
+   */
+  readonly deferReads: boolean;
   /** `begin [isolation level …] [read only]`, from a fixed table (never built from a value). */
   readonly begin: string;
   readonly timeoutMs: number;
@@ -38,9 +43,11 @@ export interface ScopeOptions {
  * One transaction on one connection: the state every handle of it checks before sending a statement, so that a
  * handle used after a timeout (or after the end) fails instead of running outside the transaction.
  *
- * The transaction begins lazily: nothing is sent until its first statement, which sends BEGIN, the bound timeouts
- * and itself in one round trip (postgres.js pipelines statements issued on a reserved connection without
- * waiting). A transaction that runs no statement sends nothing. See docs/adr/0007-lazy-pipelined-begin.md.
+ * The transaction begins lazily: nothing is sent, and no connection is taken, until its first statement, which
+ * takes a connection and sends BEGIN, the bound timeouts and itself in one round trip (postgres.js pipelines
+ * statements issued on a reserved connection without waiting). A transaction that runs no statement sends nothing.
+ * See docs/adr/0007-lazy-pipelined-begin.md. Reads the layer built that come first may run before BEGIN, outside
+ * the transaction ({@link executeRead}, docs/adr/0009-reads-before-the-first-write.md).
  * @internal
  */
 export class TransactionScope {
@@ -57,7 +64,12 @@ export class TransactionScope {
    * rolls back as on a timer.
    */
   onDeadline: (() => void) | undefined;
-  readonly connection: PooledConnection;
+  readonly #pool: Pool;
+  readonly #deferReads: boolean;
+  /** The connection, once the first statement took it. */
+  #connection: PooledConnection | undefined;
+  /** Reads run outside the transaction that have not answered yet. */
+  #deferred: Map<SharedStatement, Promise<unknown>> | undefined;
   readonly #begin: string;
   #txId: string | undefined;
   #state: ScopeState = 'active';
@@ -65,7 +77,9 @@ export class TransactionScope {
   #savepoints = 0;
   /** True once BEGIN was sent. */
   #sent = false;
-  /** The first statement's BEGIN, while it is under way (statements started together wait for it). */
+  /**
+   * The first statement's connection and BEGIN, while under way (statements started together wait for it).
+   */
   #opening: Promise<void> | undefined;
   /** True once BEGIN and the timeouts were answered: statements go straight to the connection. */
   #begun = false;
@@ -73,7 +87,8 @@ export class TransactionScope {
   #failure: Error | undefined;
 
   constructor(options: ScopeOptions) {
-    this.connection = options.connection;
+    this.#pool = options.pool;
+    this.#deferReads = options.deferReads;
     this.#begin = options.begin;
     this.timeoutMs = options.timeoutMs;
     this.deadlineAt = options.timeoutMs > 0 ? this.startedAt + options.timeoutMs : Infinity;
@@ -106,9 +121,9 @@ export class TransactionScope {
     return this.#sent;
   }
 
-  /** True once BEGIN and the timeouts were answered. */
-  get begun(): boolean {
-    return this.#begun;
+  /** The connection, once BEGIN was sent on it ({@link started}). */
+  get connection(): PooledConnection | undefined {
+    return this.#connection;
   }
 
   /**
@@ -179,7 +194,7 @@ export class TransactionScope {
     let result: QueryResult;
     try {
       result = this.#begun
-        ? await this.connection.query(text, params, mode, this.prepare && named)
+        ? await this.#connection!.query(text, params, mode, this.prepare && named)
         : await this.#first(text, params, mode, named);
     } catch (err) {
       // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused.
@@ -193,15 +208,82 @@ export class TransactionScope {
     return result;
   };
 
+  /**
+   * A read the layer built (a repository lookup by id or by filter object): while the transaction has sent nothing,
+   * it runs outside it, as a plain statement on a shared connection — under READ COMMITTED it sees what it would
+   * see inside, since each statement takes its own snapshot and nothing was written yet. Otherwise, and once any
+   * other statement started the transaction, it runs inside like every statement.
+   */
+  executeRead = (text: string, params: readonly unknown[], mode: ResultMode, named = false): Promise<QueryResult> => {
+    if (!this.#deferReads || this.#sent || this.#opening !== undefined) return this.execute(text, params, mode, named);
+    return this.#deferredRead(text, params, mode, named);
+  };
+
+  async #deferredRead(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
+    if (this.#state !== 'active' || this.pastDeadline()) throw this.closedError();
+    const watch: SharedStatement = {};
+    const running = this.#pool.query(text, params, mode, this.prepare && named, watch);
+    const deferred = (this.#deferred ??= new Map());
+    deferred.set(watch, running);
+    let result: QueryResult;
+    try {
+      result = await running;
+    } catch (err) {
+      if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
+      throw err;
+    } finally {
+      deferred.delete(watch);
+    }
+    if (this.pastDeadline()) throw this.closedError();
+    return result;
+  }
+
+  /**
+   * At the deadline: cancels on the server the reads still running outside the transaction, where that cannot hit
+   * another caller's statement (see Pool.cancelShared); resolves once they ended.
+   */
+  async cancelDeferred(): Promise<void> {
+    const deferred = this.#deferred;
+    if (deferred === undefined || deferred.size === 0 || this.#pool.cancelShared === undefined) return;
+    const pool = this.#pool as Required<Pool>;
+    await Promise.all([...deferred].map(([watch, running]) => pool.cancelShared(watch, running.catch(() => undefined))));
+  }
+
   async #first(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
     if (this.#failure !== undefined) throw this.#failure;
-    const connection = this.connection;
     if (this.#opening) {
       // Another statement of this transaction is opening it (statements started together): run after its BEGIN.
       await this.#opening;
       if (this.#state !== 'active') throw this.closedError();
-      return connection.query(text, params, mode, this.prepare && named);
+      return this.#connection!.query(text, params, mode, this.prepare && named);
     }
+    let opened!: () => void;
+    let failed!: (err: unknown) => void;
+    const opening = new Promise<void>((resolve, reject) => {
+      opened = resolve;
+      failed = reject;
+    });
+    // Rejections reach the statements waiting on it; one with none waiting is not unhandled.
+    opening.catch(() => undefined);
+    this.#opening = opening;
+    let connection: PooledConnection;
+    try {
+      connection = await this.#pool.reserve();
+    } catch (err) {
+      // Nothing began: a later statement may try again.
+      this.#opening = undefined;
+      failed(err);
+      throw err;
+    }
+    if (this.#state !== 'active' || this.pastDeadline()) {
+      // The transaction ended (its deadline, its callback returned) while the connection was on its way.
+      connection.release();
+      this.#opening = undefined;
+      const err = this.closedError();
+      failed(err);
+      throw err;
+    }
+    this.#connection = connection;
     this.#sent = true;
     const begin = connection.query(this.#begin, [], 'array', this.prepare);
     let timeouts: Promise<unknown> | undefined;
@@ -216,20 +298,19 @@ export class TransactionScope {
       );
     }
     const statement = connection.query(text, params, mode, this.prepare && named);
-    const opening = timeouts ? Promise.all([begin, timeouts]) : begin;
-    this.#opening = opening.then(
-      () => undefined,
-      (err: unknown) => {
-        // The statement was sent behind BEGIN and may have run outside any transaction: its result is not given,
-        // and the session is ended rather than trusted (the runner destroys it).
-        this.#failure = err instanceof Error ? err : new Error(String(err));
-        statement.catch(() => undefined);
-        throw err;
-      },
-    );
-    await this.#opening;
+    try {
+      await (timeouts ? Promise.all([begin, timeouts]) : begin);
+    } catch (err) {
+      // The statement was sent behind BEGIN and may have run outside any transaction: its result is not given,
+      // and the session is ended rather than trusted (the runner destroys it).
+      this.#failure = err instanceof Error ? err : new Error(String(err));
+      statement.catch(() => undefined);
+      failed(err);
+      throw err;
+    }
     this.#begun = true;
     this.#opening = undefined;
+    opened();
     return statement;
   }
 }
@@ -257,5 +338,9 @@ export class TransactionFrame implements AmbientTransaction {
 
   execute(text: string, params: readonly unknown[], mode: ResultMode, named?: boolean): Promise<QueryResult> {
     return this.scope.execute(text, params, mode, named);
+  }
+
+  executeRead(text: string, params: readonly unknown[], mode: ResultMode, named?: boolean): Promise<QueryResult> {
+    return this.scope.executeRead(text, params, mode, named);
   }
 }

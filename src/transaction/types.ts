@@ -38,6 +38,14 @@ export interface TransactionOptions {
   isolationLevel?: IsolationLevel;
   /** A read-only transaction; it may run on a replica. Default false. */
   readOnly?: boolean;
+  /**
+   * Under READ COMMITTED on PostgreSQL, repository reads (by id or by filter object) that come before the
+   * transaction's first other statement run outside it, on a shared connection, so a request that only reads holds
+   * no connection and sends no BEGIN or COMMIT. They see what they would see inside (each statement takes its own
+   * snapshot, and nothing was written yet); `false` runs every statement inside. Default true. See
+   * docs/03-transactions.md.
+   */
+  deferReads?: boolean;
   /** Milliseconds before the transaction is cancelled and rolled back; 0 disables. Default TRANSACTION_TIMEOUT (30000). */
   timeout?: number;
   /** Re-run the whole callback on 40001/40P01: `true` (3 attempts), a number of attempts, or options. Default off. */
@@ -62,6 +70,8 @@ export interface TransactionHost {
   createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction;
   /** TRANSACTION_TIMEOUT. */
   readonly defaultTimeout: number;
+  /** True when the primary's `default_transaction_isolation` is READ COMMITTED (checked at init). */
+  readonly readCommittedByDefault: boolean;
   /** Where transaction counts and durations go. */
   readonly metrics: DatabaseMetrics;
   /** Set when spans are recorded. */
