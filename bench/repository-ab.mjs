@@ -2,7 +2,10 @@
 // process (so load affects all three alike), c1 or c32, pool 10 each. Prints CPU µs per operation (median of the
 // rounds) and each contender's throughput relative to raw postgres.js in the same round (median of the ratios).
 // AB_BASE_DB: the other build's db entry (e.g. a copy of main's dist/db/index.js inside this repository);
-// AB_URL: a database (default: creates spfn_repository_ab on TEST_PG_URL's server); AB_WORKLOAD select|update|insert;
+// AB_URL: a database (default: creates spfn_repository_ab on TEST_PG_URL's server); AB_WORKLOAD select|update|insert|tx3
+// (tx3: findById, update and save in transaction(), against raw `sql.begin` with the same three statements — once a
+// transaction has run, AsyncLocalStorage's hooks tax every promise of the process, raw postgres.js's included, so
+// the ratio to raw is kinder than in bench/peers, where raw runs alone; compare builds here, raw there);
 // AB_CONCURRENCY (1); AB_ROUNDS (9); AB_OPS per contender per round (1000). Run after `npm run build`.
 import postgres from 'postgres';
 import { Registry } from 'prom-client';
@@ -41,10 +44,18 @@ const options = { url, pool: { max: 10 }, healthCheck: { enabled: false }, appli
 await here.initDatabase({ ...options, metrics: { registry: new Registry() } });
 if (base) await base.initDatabase({ ...options, metrics: { registry: new Registry() } });
 const id = () => 1 + Math.floor(Math.random() * 10_000);
-const repoOps = (repo) => ({
+const repoOps = (repo, db) => ({
   select: () => repo.findById(id()),
   update: () => repo.update(id(), { qty: 2 }),
   insert: () => repo.save({ name: 'ab', qty: 1 }),
+  tx3: () => {
+    const key = id();
+    return db.transaction(async () => {
+      await repo.findById(key);
+      await repo.update(key, { qty: 2 });
+      await repo.save({ name: 'ab', qty: 1 });
+    });
+  },
 });
 const workload = process.env.AB_WORKLOAD ?? 'select';
 const contenders = {
@@ -52,9 +63,17 @@ const contenders = {
     select: () => raw`select * from bench_items where id = ${id()}`,
     update: () => raw`update bench_items set qty = ${2}, updated_at = now() where id = ${id()} returning *`,
     insert: () => raw`insert into bench_items (name, qty) values (${'ab'}, ${1}) returning *`,
+    tx3: () => {
+      const key = id();
+      return raw.begin(async (t) => {
+        await t`select * from bench_items where id = ${key}`;
+        await t`update bench_items set qty = ${2}, updated_at = now() where id = ${key} returning *`;
+        await t`insert into bench_items (name, qty) values (${'ab'}, ${1}) returning *`;
+      });
+    },
   }[workload],
-  this: repoOps(here.getRepository(items))[workload],
-  ...(base ? { base: repoOps(base.getRepository(items))[workload] } : {}),
+  this: repoOps(here.getRepository(items), here)[workload],
+  ...(base ? { base: repoOps(base.getRepository(items), base)[workload] } : {}),
 };
 const concurrency = Number(process.env.AB_CONCURRENCY ?? 1);
 const opsPerRound = Number(process.env.AB_OPS ?? 1000);
@@ -92,6 +111,13 @@ for (const k in contenders) {
     `${workload} c${concurrency} ${k.padEnd(4)} ${median(cpu[k]).toFixed(0)} µs CPU/op, ${Math.round(median(rate[k]))} ops/s, ${ratio.toFixed(2)}× raw postgres.js`,
   );
 }
+if (base) {
+  // Paired per round, so that load drifting between rounds cancels out.
+  const cpuRatio = median(cpu.this.map((x, i) => x / cpu.base[i]));
+  const rateRatio = median(rate.this.map((x, i) => x / rate.base[i]));
+  console.log(`${workload} c${concurrency} this/base: CPU per op ${cpuRatio.toFixed(2)}×, throughput ${rateRatio.toFixed(2)}× (medians of per-round ratios)`);
+}
+if (process.env.AB_VERBOSE) for (const k in contenders) console.log(k, cpu[k].map((x) => x.toFixed(0)).join(' '));
 await raw.end();
 await here.closeDatabase();
 if (base) await base.closeDatabase();

@@ -195,7 +195,7 @@ export class PostgresConnection implements PooledConnection {
   }
 
   #pid(): number | undefined {
-    const state = this.#backend ?? [...this.#inflight].find((q) => q.state)?.state ?? undefined;
+    const state = this.#backend ?? this.#inflight.find((q) => q.state)?.state ?? undefined;
     return state?.pid ?? undefined;
   }
 }
