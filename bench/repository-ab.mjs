@@ -115,7 +115,9 @@ if (base) {
   // Paired per round, so that load drifting between rounds cancels out.
   const cpuRatio = median(cpu.this.map((x, i) => x / cpu.base[i]));
   const rateRatio = median(rate.this.map((x, i) => x / rate.base[i]));
-  console.log(`${workload} c${concurrency} this/base: CPU per op ${cpuRatio.toFixed(2)}×, throughput ${rateRatio.toFixed(2)}× (medians of per-round ratios)`);
+  console.log(
+    `${workload} c${concurrency} this/base: CPU per op ${cpuRatio.toFixed(2)}×, throughput ${rateRatio.toFixed(2)}× (medians of per-round ratios)`,
+  );
 }
 if (process.env.AB_VERBOSE) for (const k in contenders) console.log(k, cpu[k].map((x) => x.toFixed(0)).join(' '));
 await raw.end();

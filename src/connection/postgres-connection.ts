@@ -13,7 +13,11 @@ type Params = postgres.ParameterOrJSON<never>[];
  * A postgres.js query: cancellable, `active` while the server runs it, and `state` holds its connection's backend
  * pid once it was sent.
  */
-export type Pending = { cancel(): void; active?: boolean; state?: { pid: number | null } | null } & PromiseLike<unknown>;
+export type Pending = {
+  cancel(): void;
+  active?: boolean;
+  state?: { pid: number | null } | null;
+} & PromiseLike<unknown>;
 
 /**
  * One postgres.js client of a pool: `max: 1`, so its one connection is ours alone while a lease holds it.

@@ -17,6 +17,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
       },
       (err: unknown) => {
         clearTimeout(timer);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as the bounded promise gave it
         reject(err);
       },
     );
