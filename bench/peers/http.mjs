@@ -1,6 +1,6 @@
-// npm run bench:http: GET /users/:id through the repository, the same route under Transactional(), and a
-// constant route (no database) as the ceiling, driven by autocannon. A fresh server process per cell; rounds
-// interleaved and rotated; the table shows median requests/s and ratios. Settings: TEST_PG_URL, HTTP_ROUNDS (3),
+// npm run bench:http: GET /users/:id through the repository, the same route under Transactional() (reads
+// deferred, ADR 0009) and under Transactional({ deferReads: false }), and a constant route (no database) as the
+// ceiling, driven by autocannon. A fresh server process per cell; rounds interleaved and rotated; the table shows median requests/s and ratios. Settings: TEST_PG_URL, HTTP_ROUNDS (3),
 // HTTP_SECONDS (5), HTTP_CONNECTIONS (50), PEERS_POOL (10).
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -27,14 +27,28 @@ const CONNECTIONS = Number(process.env.HTTP_CONNECTIONS ?? 50);
 const SEED = SEED_ROWS;
 const database = 'spfn_peers_http';
 let url;
-const routes = { constant: '/constant', repository: '/users/', transactional: '/tx/users/' };
+const routes = {
+  constant: '/constant',
+  repository: '/users/',
+  transactional: '/tx/users/',
+  'transactional-inside': '/txin/users/',
+  // The repository route in a server where a transaction already ran, as in any service with one Transactional()
+  // route: AsyncLocalStorage is then enabled for the whole process, and Node 20 runs its hooks for every promise.
+  'repository-als': '/users/',
+};
 
 setup();
 
-async function startServer() {
+async function startServer(route) {
   const child = spawn(process.execPath, [join(here, 'http-server.mjs')], {
     cwd: here,
-    env: { ...process.env, PEERS_URL: url, NODE_ENV: 'production', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PEERS_URL: url,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      ...(route === 'repository-als' ? { HTTP_WARM_TX: '1' } : {}),
+    },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -59,7 +73,7 @@ async function startServer() {
 }
 
 async function runCell(route) {
-  const server = await startServer();
+  const server = await startServer(route);
   try {
     const path = routes[route];
     const target = `http://127.0.0.1:${server.port}`;
@@ -125,6 +139,9 @@ const text = [
   `| GET /constant (ceiling) | ${Math.round(rps('constant'))} | ${rounds('constant')} | 1.00 |`,
   `| GET /users/:id, repository | ${Math.round(rps('repository'))} | ${rounds('repository')} | ${ratio('repository', 'constant').toFixed(2)} of the ceiling |`,
   `| GET /users/:id under Transactional() | ${Math.round(rps('transactional'))} | ${rounds('transactional')} | ${ratio('transactional', 'repository').toFixed(2)} of the route without it |`,
+  `| GET /users/:id, repository, in a server where a transaction ran (AsyncLocalStorage on) | ${Math.round(rps('repository-als'))} | ${rounds('repository-als')} | ${ratio('repository-als', 'constant').toFixed(2)} of the ceiling |`,
+  `| GET /users/:id under Transactional(), against the route in a server where a transaction ran | ${Math.round(rps('transactional'))} | ${rounds('transactional')} | ${ratio('transactional', 'repository-als').toFixed(2)} of that route |`,
+  `| GET /users/:id under Transactional({ deferReads: false }) | ${Math.round(rps('transactional-inside'))} | ${rounds('transactional-inside')} | ${ratio('transactional-inside', 'repository').toFixed(2)} of the route without it |`,
 ].join('\n');
 console.log(text);
 const file = writeResults('http', started, {

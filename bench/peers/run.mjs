@@ -6,7 +6,8 @@
 // server (dropped at the end), with synchronous_commit off so that writes measure the libraries, not the disk.
 // Settings: TEST_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres), PEERS_ROUNDS (3),
 // PEERS_SECONDS (2), PEERS_WARMUP (1), PEERS_POOL (10), PEERS_CONCURRENCY (1,32), PEERS_ONLY (contenders),
-// PEERS_WORKLOADS (select,insert,update,tx3), PEERS_BASELINE_DB (below).
+// PEERS_WORKLOADS (select,insert,update,tx3; also tx3in: the transaction with every statement inside it, ADR 0009),
+// PEERS_BASELINE_DB (below).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {

@@ -17,6 +17,16 @@ export interface Lane {
   blocked: boolean;
 }
 
+/**
+ * Lets a caller give up a wait it no longer needs (a transaction that ended while its first statement waited for a
+ * connection): the gate fills in `withdraw` while the caller waits; calling it removes the waiter, which then
+ * rejects, and neither holds a connection nor counts as waiting nor times out later.
+ * @internal
+ */
+export interface Withdrawal {
+  withdraw?: (() => void) | undefined;
+}
+
 interface Waiter {
   exclusive: boolean;
   resolve: (lane: Lane) => void;
@@ -104,7 +114,7 @@ export class Gate {
     if (this.#waiters.length > 0) this.#drain();
   }
 
-  acquireExclusive(): Promise<Lane> {
+  acquireExclusive(withdrawal?: Withdrawal): Promise<Lane> {
     if (!this.#waiters.some((w) => w.exclusive)) {
       const lane = this.#idle();
       if (lane !== undefined) {
@@ -112,7 +122,7 @@ export class Gate {
         return Promise.resolve(lane);
       }
     }
-    const waiting = this.#wait(true);
+    const waiting = this.#wait(true, withdrawal);
     this.#drain();
     return waiting;
   }
@@ -169,7 +179,7 @@ export class Gate {
     return undefined;
   }
 
-  #wait(exclusive: boolean): Promise<Lane> {
+  #wait(exclusive: boolean, withdrawal?: Withdrawal): Promise<Lane> {
     if (this.#closed) return Promise.reject(new Error('pool is closed'));
     return new Promise<Lane>((resolve, reject) => {
       const waiter: Waiter = {
@@ -192,6 +202,18 @@ export class Gate {
         since: performance.now(),
       };
       this.#waiters.push(waiter);
+      if (withdrawal !== undefined) {
+        withdrawal.withdraw = () => {
+          withdrawal.withdraw = undefined;
+          const i = this.#waiters.indexOf(waiter);
+          if (i < 0) return;
+          this.#waiters.splice(i, 1);
+          clearTimeout(waiter.timer);
+          if (waiter.lane) waiter.lane.promisedTo = undefined;
+          reject(new Error('withdrawn'));
+          this.#drain();
+        };
+      }
     });
   }
 

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { PGlite, type QueryOptions } from '@electric-sql/pglite';
 import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
-import { Gate, type Lane } from './gate.js';
+import { Gate, type Lane, type Withdrawal } from './gate.js';
 import { isNewDataDir, PgliteTemplate } from './pglite-template.js';
 import type { Pool, PooledConnection } from './pool.js';
 import { withTimeout } from './timeout.js';
@@ -87,8 +87,8 @@ export class PglitePool implements Pool {
     }
   }
 
-  async reserve(): Promise<PooledConnection> {
-    const lane = await this.#gate.acquireExclusive();
+  async reserve(withdrawal?: Withdrawal): Promise<PooledConnection> {
+    const lane = await this.#gate.acquireExclusive(withdrawal);
     return new PgliteSession(this.#db, this.#gate, lane);
   }
 

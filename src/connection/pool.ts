@@ -1,6 +1,6 @@
 import type { PoolCounts } from '../errors/index.js';
 import type { QueryResult, ResultMode } from '../context/index.js';
-import type { Lane } from './gate.js';
+import type { Lane, Withdrawal } from './gate.js';
 
 /** Who a pool serves. */
 export type PoolRole = 'primary' | 'replica' | 'embedded';
@@ -56,8 +56,11 @@ export interface Pool {
    * once the request landed and the statement ended (false: not cancelled). Pools that cannot cancel lack it.
    */
   cancelShared?(watch: SharedStatement, settled: Promise<unknown>): Promise<boolean>;
-  /** Takes one connection exclusively, or fails with PoolTimeoutError after the acquire timeout. */
-  reserve(): Promise<PooledConnection>;
+  /**
+   * Takes one connection exclusively, or fails with PoolTimeoutError after the acquire timeout. While it waits,
+   * `withdrawal.withdraw()` gives the wait up (it then rejects).
+   */
+  reserve(withdrawal?: Withdrawal): Promise<PooledConnection>;
   /** One round trip, bounded by `timeoutMs`. */
   ping(timeoutMs: number): Promise<void>;
   /**

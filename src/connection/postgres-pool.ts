@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, toDatabaseError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
-import { Gate, type Lane } from './gate.js';
+import { Gate, type Lane, type Withdrawal } from './gate.js';
 import type { Pool, PooledConnection, PoolRole, SharedStatement } from './pool.js';
 import { PostgresConnection, requestCancel, type Client, type LeaseHost, type Pending } from './postgres-connection.js';
 import { withTimeout } from './timeout.js';
@@ -281,8 +281,8 @@ export class PostgresPool implements Pool {
     return true;
   }
 
-  async reserve(): Promise<PooledConnection> {
-    const lane = await this.#gate.acquireExclusive();
+  async reserve(withdrawal?: Withdrawal): Promise<PooledConnection> {
+    const lane = await this.#gate.acquireExclusive(withdrawal);
     try {
       return new PostgresConnection(this.#clientOf(lane), lane, this.#leaseHost);
     } catch (err) {

@@ -608,6 +608,15 @@ export class DatabaseManager<
     return runTransaction(this, this.config.prepare, fn as (tx: Transaction) => Promise<T>, options);
   }
 
+  /**
+   * @internal `transaction()` for callers whose options were checked already (`Transactional()` checks its own
+   * when it is made): the per-request call skips the options validator.
+   */
+  transactionChecked<T>(fn: (tx: Transaction<TSchema>) => Promise<T> | T, options: TransactionOptions): Promise<T> {
+    if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
+    return runTransaction(this, this.#config!.prepare, fn as (tx: Transaction) => Promise<T>, options);
+  }
+
   /** Health of the primary and each replica, as last probed. */
   health(): DatabaseHealth {
     if (!this.#health) throw new DatabaseNotInitializedError();

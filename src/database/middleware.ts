@@ -98,9 +98,11 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
       : resolveDatabaseConfig().monitoring.slowThreshold;
     const route = `${c.req.method} ${c.req.routePath}`;
     const started = performance.now();
+    const debug = logging && log.isLevelEnabled('debug');
     let txId: string | undefined;
     try {
-      await manager.transaction(
+      // The options were checked when the middleware was made; only the request's own values are added here.
+      await manager.transactionChecked(
         async (tx) => {
           txId = getTransactionId();
           if (txId !== undefined) c.set('txId', txId);
@@ -119,15 +121,13 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
           signal: listenToClient ? c.req.raw.signal : undefined,
         },
       );
-      if (logging && log.isLevelEnabled('debug')) log.debug({ txId, route }, 'transaction committed');
+      if (debug) log.debug({ txId, route }, 'transaction committed');
     } catch (err) {
       if (err instanceof HandlerFailed) {
-        if (logging && log.isLevelEnabled('debug')) {
-          log.debug({ txId, route }, 'transaction rolled back after a handler error');
-        }
+        if (debug) log.debug({ txId, route }, 'transaction rolled back after a handler error');
         return;
       }
-      if (logging && log.isLevelEnabled('debug')) log.debug({ txId, route, err }, 'transaction rolled back');
+      if (debug) log.debug({ txId, route, err }, 'transaction rolled back');
       throw err;
     } finally {
       const durationMs = performance.now() - started;

@@ -49,7 +49,7 @@ export function currentFrame(): TransactionFrame | undefined {
  * transaction (retrying serialization failures and deadlocks when asked, as the outermost owner only).
  * @internal
  */
-export async function runTransaction<T>(
+export function runTransaction<T>(
   host: TransactionHost,
   prepare: boolean,
   fn: (tx: Transaction) => Promise<T> | T,
@@ -58,7 +58,7 @@ export async function runTransaction<T>(
   const propagation = options.propagation ?? 'required';
   const frame = currentFrame();
   if (frame && frame.scope.state === 'active') {
-    if (propagation === 'required') return fn(frame.handle);
+    if (propagation === 'required') return callSafely(fn, frame.handle);
     if (propagation === 'nested') return runSavepoint(host, frame, fn);
   }
   const tracer = host.tracer;
@@ -72,7 +72,7 @@ export async function runTransaction<T>(
   return traceTransaction(tracer, info, (span) => runWithRetries(host, prepare, fn, options, span));
 }
 
-async function runWithRetries<T>(
+function runWithRetries<T>(
   host: TransactionHost,
   prepare: boolean,
   fn: (tx: Transaction) => Promise<T> | T,
@@ -80,6 +80,16 @@ async function runWithRetries<T>(
   span: Span | undefined,
 ): Promise<T> {
   if (options.retry === undefined || options.retry === false) return runNew(host, prepare, fn, options, span);
+  return retrying(host, prepare, fn, options, span);
+}
+
+async function retrying<T>(
+  host: TransactionHost,
+  prepare: boolean,
+  fn: (tx: Transaction) => Promise<T> | T,
+  options: TransactionOptions,
+  span: Span | undefined,
+): Promise<T> {
   const retry = retryPolicy(options.retry);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -117,16 +127,34 @@ function mapError(err: unknown): unknown {
   return err;
 }
 
-async function runNew<T>(
+function runNew<T>(
   host: TransactionHost,
   prepare: boolean,
   fn: (tx: Transaction) => Promise<T> | T,
   options: TransactionOptions,
   span: Span | undefined,
 ): Promise<T> {
+  let pool: Pool;
+  let begin: string;
+  try {
+    pool = host.poolFor(options.readOnly === true);
+    begin = beginSql(options);
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+  return runOn(host, pool, begin, prepare, fn, options, span);
+}
+
+async function runOn<T>(
+  host: TransactionHost,
+  pool: Pool,
+  begin: string,
+  prepare: boolean,
+  fn: (tx: Transaction) => Promise<T> | T,
+  options: TransactionOptions,
+  span: Span | undefined,
+): Promise<T> {
   const timeoutMs = options.timeout ?? host.defaultTimeout;
-  const pool: Pool = host.poolFor(options.readOnly === true);
-  const begin = beginSql(options);
   // Nothing is sent and no connection is taken here: the first statement does both (scope.ts).
   const scope = new TransactionScope({
     pool,
@@ -178,7 +206,19 @@ async function runNew<T>(
       interrupt = reject;
       if (signal?.aborted) abort();
       if (scope.state !== 'active') return;
-      ambient.run(store, () => void callSafely(fn, frame.handle).then(resolve, reject));
+      ambient.run(store, () => {
+        let returned: Promise<T> | T;
+        try {
+          returned = fn(frame.handle);
+        } catch (err) {
+          // The callback's own error, unchanged (whatever it threw), as an async callback's rejection would be.
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          reject(err);
+          return;
+        }
+        if (isThenable(returned)) returned.then(resolve, reject);
+        else resolve(returned);
+      });
     });
     clearTimeout(timer);
     // Past the deadline nothing commits, even when the timer could not fire in time (PGlite, a blocked loop).
@@ -189,6 +229,7 @@ async function runNew<T>(
     const connection = scope.connection;
     if (!scope.started || connection === undefined) {
       // No statement ran in it (reads may have run before it): there is no transaction on the server to commit.
+      scope.withdraw();
       scope.state = 'committed';
       finish(host, frame, 'commit');
       return result;
@@ -222,7 +263,9 @@ async function runNew<T>(
     const deferred = timedOut ? scope.cancelDeferred() : undefined;
     const connection = scope.connection;
     if (!scope.started || connection === undefined) {
-      // A transaction that ran no statement has nothing on the server.
+      // A transaction that ran no statement has nothing on the server; a first statement still waiting for a
+      // connection gives the wait up.
+      scope.withdraw();
     } else if (scope.inDoubt || (timedOut && !(await scope.opened(OPENING_WAIT_MS)))) {
       // Cancelling while BEGIN is unanswered could cancel BEGIN itself and let the statement pipelined behind it
       // run (and commit) on its own. BEGIN's answer is awaited (it is usually a moment away: a fresh connection
@@ -254,6 +297,10 @@ function deferReads(host: TransactionHost, pool: Pool, options: TransactionOptio
   // PostgreSQL runs READ UNCOMMITTED as READ COMMITTED.
   if (level === undefined) return host.readCommittedByDefault;
   return level === 'read committed' || level === 'read uncommitted';
+}
+
+function isThenable<T>(value: Promise<T> | T): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 /** Calls `fn` now; a synchronous throw becomes a rejection with the caller's error unchanged. */

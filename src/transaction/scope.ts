@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AmbientTransaction, QueryResult, ResultMode } from '../context/index.js';
+import type { Withdrawal } from '../connection/gate.js';
 import type { Pool, PooledConnection, SharedStatement } from '../connection/pool.js';
 import { withTimeout } from '../connection/timeout.js';
 import { TransactionError, TransactionTimeoutError, findServerError, toDatabaseError } from '../errors/index.js';
@@ -18,9 +19,24 @@ export type ScopeState = 'active' | 'timed-out' | 'ending' | 'committed' | 'roll
 
 /** The server ends an idle-in-transaction session this long after our own deadline, if we could not. */
 const BACKSTOP_MARGIN_MS = 2000;
-/** Both limits of the transaction, bound: no value is ever part of the SQL text. */
-const SET_TIMEOUTS =
-  "select set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)";
+/**
+ * Sent right after BEGIN: marks the transaction block (a local setting, gone when it ends). Only a statement inside
+ * the same block sees the mark: when BEGIN failed, this ran on its own and its mark ended with it.
+ */
+const MARK = "set_config('spfn.in_transaction', 'on', true)";
+/** The mark and both limits of the transaction, bound: no value is ever part of the SQL text. */
+const MARK_AND_TIMEOUTS = `select ${MARK}, set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)`;
+/**
+ * Sent after the mark, ahead of the first statement: outside the marked block (BEGIN failed, a cancel from outside
+ * landed on it) the session ends itself, so the statement pipelined behind never runs on its own and commits.
+ */
+const GUARD =
+  "select 1 where case when current_setting('spfn.in_transaction', true) = 'on' then false else pg_terminate_backend(pg_backend_pid()) end";
+
+/** A read run before BEGIN, outside the transaction, until it answers. */
+interface DeferredRead extends SharedStatement {
+  running: Promise<QueryResult> | undefined;
+}
 
 /** Where and how a transaction begins, fixed when it is opened. @internal */
 export interface ScopeOptions {
@@ -44,8 +60,9 @@ export interface ScopeOptions {
  * handle used after a timeout (or after the end) fails instead of running outside the transaction.
  *
  * The transaction begins lazily: nothing is sent, and no connection is taken, until its first statement, which
- * takes a connection and sends BEGIN, the bound timeouts and itself in one round trip (postgres.js pipelines
- * statements issued on a reserved connection without waiting). A transaction that runs no statement sends nothing.
+ * takes a connection and sends BEGIN, the bound timeouts with a mark of the transaction block, a guard that ends the
+ * session when the mark is missing (BEGIN failed), and itself in one round trip (postgres.js pipelines statements
+ * issued on a reserved connection without waiting). A transaction that runs no statement sends nothing.
  * See docs/adr/0007-lazy-pipelined-begin.md. Reads the layer built that come first may run before BEGIN, outside
  * the transaction ({@link executeRead}, docs/adr/0009-reads-before-the-first-write.md).
  * @internal
@@ -68,8 +85,10 @@ export class TransactionScope {
   readonly #deferReads: boolean;
   /** The connection, once the first statement took it. */
   #connection: PooledConnection | undefined;
+  /** Lets the first statement's wait for a connection be given up when the transaction ends meanwhile. */
+  #withdrawal: Withdrawal | undefined;
   /** Reads run outside the transaction that have not answered yet. */
-  #deferred: Map<SharedStatement, Promise<unknown>> | undefined;
+  #deferred: Set<DeferredRead> | undefined;
   readonly #begin: string;
   #txId: string | undefined;
   #state: ScopeState = 'active';
@@ -197,6 +216,8 @@ export class TransactionScope {
         ? await this.#connection!.query(text, params, mode, this.prepare && named)
         : await this.#first(text, params, mode, named);
     } catch (err) {
+      // Already the transaction's own error (it ended while the statement waited for its connection).
+      if (err instanceof TransactionTimeoutError) throw err;
       // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused.
       // Its own error stays as the cause, typed and sanitized (the driver's error carries the parameters).
       if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
@@ -219,23 +240,31 @@ export class TransactionScope {
     return this.#deferredRead(text, params, mode, named);
   };
 
-  async #deferredRead(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
-    if (this.#state !== 'active' || this.pastDeadline()) throw this.closedError();
-    const watch: SharedStatement = {};
+  #deferredRead(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
+    if (this.#state !== 'active' || this.pastDeadline()) return Promise.reject(this.closedError());
+    const watch: DeferredRead = { running: undefined };
     const running = this.#pool.query(text, params, mode, this.prepare && named, watch);
-    const deferred = (this.#deferred ??= new Map());
-    deferred.set(watch, running);
-    let result: QueryResult;
-    try {
-      result = await running;
-    } catch (err) {
-      if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
-      throw err;
-    } finally {
-      deferred.delete(watch);
-    }
-    if (this.pastDeadline()) throw this.closedError();
-    return result;
+    watch.running = running;
+    const deferred = (this.#deferred ??= new Set());
+    deferred.add(watch);
+    // One reaction, not an async function's: this runs for every read of a read-only request.
+    return running.then(
+      (result) => {
+        deferred.delete(watch);
+        if (this.pastDeadline()) throw this.closedError();
+        return result;
+      },
+      (err: unknown) => {
+        deferred.delete(watch);
+        if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
+        throw err;
+      },
+    );
+  }
+
+  /** The transaction ended before its first statement got a connection: the wait for one is given up. */
+  withdraw(): void {
+    this.#withdrawal?.withdraw?.();
   }
 
   /**
@@ -246,7 +275,11 @@ export class TransactionScope {
     const deferred = this.#deferred;
     if (deferred === undefined || deferred.size === 0 || this.#pool.cancelShared === undefined) return;
     const pool = this.#pool as Required<Pool>;
-    await Promise.all([...deferred].map(([watch, running]) => pool.cancelShared(watch, running.catch(() => undefined))));
+    await Promise.all(
+      [...deferred].map((watch) =>
+        pool.cancelShared(watch, watch.running?.catch(() => undefined) ?? Promise.resolve()),
+      ),
+    );
   }
 
   async #first(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
@@ -267,13 +300,18 @@ export class TransactionScope {
     opening.catch(() => undefined);
     this.#opening = opening;
     let connection: PooledConnection;
+    const withdrawal: Withdrawal = {};
+    this.#withdrawal = withdrawal;
     try {
-      connection = await this.#pool.reserve();
+      connection = await this.#pool.reserve(withdrawal);
     } catch (err) {
-      // Nothing began: a later statement may try again.
+      // Nothing began: a later statement may try again. A wait given up because the transaction ended is that.
       this.#opening = undefined;
-      failed(err);
-      throw err;
+      const reason = this.#state === 'active' ? err : this.closedError();
+      failed(reason);
+      throw reason;
+    } finally {
+      this.#withdrawal = undefined;
     }
     if (this.#state !== 'active' || this.pastDeadline()) {
       // The transaction ended (its deadline, its callback returned) while the connection was on its way.
@@ -286,23 +324,28 @@ export class TransactionScope {
     this.#connection = connection;
     this.#sent = true;
     const begin = connection.query(this.#begin, [], 'array', this.prepare);
-    let timeouts: Promise<unknown> | undefined;
+    let mark: Promise<unknown>;
     if (this.timeoutMs > 0) {
       // The server's own limits count from now, to the same deadline as the runner's timer.
       const remaining = Math.max(1, Math.ceil(this.deadlineAt - performance.now()));
-      timeouts = connection.query(
-        SET_TIMEOUTS,
+      mark = connection.query(
+        MARK_AND_TIMEOUTS,
         [String(remaining), String(remaining + BACKSTOP_MARGIN_MS)],
         'array',
         this.prepare,
       );
+    } else {
+      mark = connection.query(`select ${MARK}`, [], 'array', this.prepare);
     }
+    // A cancel from outside can make BEGIN fail while everything behind it, each with its own Sync, still runs.
+    const guard = connection.query(GUARD, [], 'array', this.prepare);
     const statement = connection.query(text, params, mode, this.prepare && named);
     try {
-      await (timeouts ? Promise.all([begin, timeouts]) : begin);
+      await Promise.all([begin, mark, guard]);
     } catch (err) {
-      // The statement was sent behind BEGIN and may have run outside any transaction: its result is not given,
-      // and the session is ended rather than trusted (the runner destroys it).
+      // The statement was sent behind BEGIN: the guard ended the session if BEGIN failed, but a second cancel that
+      // lands on the guard lets it run on its own (docs/adr/0007). Its result is not given, and the session is
+      // ended rather than trusted (the runner destroys it).
       this.#failure = err instanceof Error ? err : new Error(String(err));
       statement.catch(() => undefined);
       failed(err);

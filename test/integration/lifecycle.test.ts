@@ -137,7 +137,8 @@ describe('pool acquire timeout', () => {
     await waitFor(() => manager.pools.primary.counts().active === 2, 5000, 10);
 
     const started = performance.now();
-    const third = await manager.transaction(async () => 'never').catch((e: unknown) => e);
+    // A transaction takes its connection with its first statement (ADR 0009).
+    const third = await manager.transaction(async (tx) => tx.execute(sql`select 1`)).catch((e: unknown) => e);
     const waited = performance.now() - started;
     expect(third).toBeInstanceOf(PoolTimeoutError);
     const e = third as PoolTimeoutError;
@@ -174,7 +175,7 @@ describe('pool acquire timeout', () => {
     // A long plain statement keeps the only connection busy; reserve() waits inside postgres.js.
     const slow = Promise.resolve(db.execute(sql`select pg_sleep(0.6)`));
     await new Promise((r) => setTimeout(r, 50));
-    await expect(manager.transaction(async () => 1)).rejects.toBeInstanceOf(PoolTimeoutError);
+    await expect(manager.transaction(async (tx) => tx.execute(sql`select 1`))).rejects.toBeInstanceOf(PoolTimeoutError);
     await slow;
     // The late connection went back: a transaction now gets it.
     await expect(manager.transaction(async (tx) => (await tx.execute(sql`select 7 as n`))[0])).resolves.toEqual({

@@ -70,7 +70,14 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
 
   it('the single embedded session: a statement waits for a running transaction, at most the acquire timeout', async () => {
     let release!: () => void;
-    const held = transaction(() => new Promise<void>((r) => (release = r)), { timeout: 0 });
+    // The transaction takes the session with its first statement (ADR 0009).
+    const held = transaction(
+      async () => {
+        await getDatabase().select().from(notes);
+        await new Promise<void>((r) => (release = r));
+      },
+      { timeout: 0 },
+    );
     await new Promise((r) => setTimeout(r, 50));
     const err = await getDatabase()
       .select()

@@ -317,7 +317,8 @@ describe('integration', () => {
         }),
       );
       await waitFor(() => manager.pools.primary.counts().active === 2, 5000, 10);
-      const third = await manager.transaction(async () => 'never').catch((e: unknown) => e);
+      // A transaction takes its connection with its first statement (ADR 0009).
+      const third = await manager.transaction(async (tx) => tx.execute(sql`select 1`)).catch((e: unknown) => e);
       expect(third).toBeInstanceOf(PoolTimeoutError);
       expect(third).toMatchObject({ active: 2, max: 2 });
       release();

@@ -17,6 +17,16 @@ export async function open({ url, pool }) {
         await repo.update(id, { qty: 2 });
         await repo.save({ name, qty: 1 });
       }),
+    // The same with every statement inside the transaction (ADR 0009: the first read no longer runs before BEGIN).
+    tx3in: (id, name) =>
+      transaction(
+        async () => {
+          await repo.findById(id);
+          await repo.update(id, { qty: 2 });
+          await repo.save({ name, qty: 1 });
+        },
+        { deferReads: false },
+      ),
     close: () => closeDatabase(),
   };
 }

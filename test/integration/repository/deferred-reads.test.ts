@@ -196,7 +196,7 @@ describe('reads before the first write run outside the transaction (READ COMMITT
     expect(openDuring).toBe(0);
     const write = await app.request('/items/14', { method: 'POST' });
     expect(write.status).toBe(200);
-    expect((await write.json()).qty).toBe(1);
+    expect(((await write.json()) as { qty: number }).qty).toBe(1);
   });
 });
 
@@ -316,7 +316,10 @@ describe('the pool cancels a plain statement only when no other statement shares
       expect(await waitFor(() => alone.query?.active === true, 2000, 5)).toBe(true);
       await new Promise((r) => setTimeout(r, 50));
       const started = performance.now();
-      const cancelled = await pool.cancelShared(alone, sleeping.catch(() => undefined));
+      const cancelled = await pool.cancelShared(
+        alone,
+        sleeping.catch(() => undefined),
+      );
       expect(cancelled).toBe(true);
       await expect(sleeping).rejects.toMatchObject({ code: '57014' });
       expect(performance.now() - started).toBeLessThan(4000);
@@ -325,7 +328,12 @@ describe('the pool cancels a plain statement only when no other statement shares
       const slow = pool.query('select pg_sleep(0.3), 1 as n', [], 'array', false, first);
       const behind = pool.query('select 2 as n', [], 'array', false);
       expect(await waitFor(() => first.query?.active === true, 2000, 5)).toBe(true);
-      expect(await pool.cancelShared(first, slow.catch(() => undefined))).toBe(false);
+      expect(
+        await pool.cancelShared(
+          first,
+          slow.catch(() => undefined),
+        ),
+      ).toBe(false);
       expect((await slow)[0]).toEqual(['', 1]);
       expect(await behind).toEqual([[2]]);
 
@@ -336,7 +344,10 @@ describe('the pool cancels a plain statement only when no other statement shares
         const watch: Watch = {};
         const short = pool.query('select pg_sleep(0.02)', [], 'array', false, watch);
         await new Promise((r) => setTimeout(r, 10 + (i % 15)));
-        const cancelling = pool.cancelShared(watch, short.catch(() => undefined));
+        const cancelling = pool.cancelShared(
+          watch,
+          short.catch(() => undefined),
+        );
         const next = pool.query('select pg_sleep(0.05), 3 as n', [], 'array', false);
         await short.catch(() => undefined);
         await cancelling;
@@ -344,6 +355,48 @@ describe('the pool cancels a plain statement only when no other statement shares
       }
       expect(hit).toEqual([]);
     } finally {
+      await m.close();
+    }
+  });
+});
+
+describe('the connection is taken by the first statement', () => {
+  it('a transaction that times out while its first statement waits for a connection gives the wait up', async () => {
+    const { dbEvents } = await import('@spfn/core/db');
+    const m = new DatabaseManager({
+      url: t.url,
+      applicationName: t.appName,
+      pool: { max: 1, acquireTimeout: 800 },
+      healthCheck: { enabled: false },
+    });
+    const poolTimeouts: unknown[] = [];
+    const onTimeout = (e: unknown): void => void poolTimeouts.push(e);
+    dbEvents.on('pool:timeout', onTimeout);
+    try {
+      await m.init();
+      let release!: () => void;
+      const holding = m.transaction(async (tx) => {
+        await tx.execute(sql`select 1`);
+        await new Promise<void>((r) => (release = r));
+      });
+      await waitFor(() => m.pools.primary.counts().active === 1, 2000, 5);
+      const waiting = m
+        .transaction(async (tx) => tx.execute(sql`select 2`), { timeout: 150 })
+        .then(
+          () => 'committed',
+          (err: unknown) => err,
+        );
+      await waitFor(() => m.pools.primary.counts().waiting === 1, 2000, 5);
+      expect(await waiting).toBeInstanceOf(TransactionTimeoutError);
+      expect(m.pools.primary.counts().waiting, 'the wait was given up').toBe(0);
+      // Past the acquire timeout: the withdrawn wait raised no pool timeout of its own.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(poolTimeouts).toEqual([]);
+      release();
+      await holding;
+      expect(m.pools.primary.counts()).toEqual({ active: 0, idle: 1, waiting: 0, max: 1 });
+    } finally {
+      dbEvents.off('pool:timeout', onTimeout);
       await m.close();
     }
   });
