@@ -1,6 +1,7 @@
 // node bench/layer-cost.mjs (after npm run build): Node CPU per call of everything this package runs above the
 // connection pool (repository, prepare(), Drizzle's prepared query, routing, monitoring), measured over a pool
-// that answers at once with one row, so no socket and no server time is in the figure. LAYER_DIST points at
+// that answers at once with one row, so no socket and no server time is in the figure (transactions: over a
+// connection that does the same). LAYER_DIST points at
 // another build (e.g. a copy of main's dist/) to compare; LAYER_CALLS sets the calls per sample (default 100000).
 import { URL } from 'node:url';
 import { eq, sql } from 'drizzle-orm';
@@ -30,12 +31,30 @@ const asObject = { id: 1, name: 'item 1', qty: 1, created_at: now, updated_at: n
 PostgresPool.prototype.query = function answerAtOnce(_text, _params, mode) {
   return Promise.resolve(Object.assign([mode === 'array' ? asArray : asObject], { count: 1 }));
 };
+// Transactions get a connection that answers at once too (BEGIN, the timeouts, COMMIT included).
+const connection = {
+  query: PostgresPool.prototype.query,
+  script: () => Promise.resolve(),
+  cancel: () => Promise.resolve(),
+  release() {},
+  destroy: () => Promise.resolve(),
+};
+PostgresPool.prototype.reserve = function reserveAtOnce() {
+  return Promise.resolve(connection);
+};
 
 const repo = db.getRepository(items);
 const cases = {
   'repository findById': () => repo.findById(5),
   'repository update': () => repo.update(5, { qty: 2 }),
   'repository save': () => repo.save({ name: 'x', qty: 1 }),
+  'transaction() empty': () => db.transaction(async () => undefined),
+  'transaction() tx3': () =>
+    db.transaction(async () => {
+      await repo.findById(5);
+      await repo.update(5, { qty: 2 });
+      await repo.save({ name: 'x', qty: 1 });
+    }),
 };
 if (db.prepare) {
   const select = db.prepare((d, p) =>

@@ -68,7 +68,11 @@ export class PostgresConnection implements PooledConnection {
   readonly #client: Client;
   readonly #lane: Lane;
   readonly #host: LeaseHost;
-  readonly #inflight = new Set<Pending>();
+  /**
+   * Statements sent and not yet answered, oldest first (a transaction pipelines at most a few). A plain array: a Set
+   * reallocates its table as it grows and shrinks with every statement.
+   */
+  readonly #inflight: Pending[] = [];
   #backend: { pid: number | null } | undefined;
   #closed = false;
   #wakeClosed: (() => void) | undefined;
@@ -93,25 +97,47 @@ export class PostgresConnection implements PooledConnection {
   }
 
   #settled(q: Pending): void {
-    this.#inflight.delete(q);
+    const inflight = this.#inflight;
+    // Answers come in the order the statements were sent: the settled one is nearly always the first.
+    const i = inflight[0] === q ? 0 : inflight.indexOf(q);
+    if (i === 0) inflight.shift();
+    else if (i > 0) inflight.splice(i, 1);
     if (this.#backend === undefined && q.state) this.#backend = q.state;
   }
 
-  async query(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
-    if (this.#closed) throw this.#closedError();
-    const q = this.#client.sql.unsafe(text, params as Params, { prepare });
-    this.#inflight.add(q);
+  /**
+   * Runs one statement on this connection. Called for every statement of a transaction, so it settles with one
+   * reaction on the driver's promise rather than an async function's (which adds two promises and a turn per
+   * statement, each one also seen by the AsyncLocalStorage hooks).
+   */
+  query(text: string, params: readonly unknown[], mode: ResultMode, prepare: boolean): Promise<QueryResult> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    let q: postgres.PendingQuery<postgres.Row[]>;
     try {
-      return await (mode === 'array' ? q.values() : q);
-    } finally {
-      this.#settled(q);
+      q = this.#client.sql.unsafe(text, params as Params, { prepare });
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    this.#inflight.push(q);
+    const pending: PromiseLike<QueryResult> = mode === 'array' ? q.values() : q;
+    return Promise.resolve(
+      pending.then(
+        (rows) => {
+          this.#settled(q);
+          return rows;
+        },
+        (err: unknown) => {
+          this.#settled(q);
+          throw err;
+        },
+      ),
+    );
   }
 
   async script(text: string): Promise<void> {
     if (this.#closed) throw this.#closedError();
     const q = this.#client.sql.unsafe(text, [], { prepare: false }).simple();
-    this.#inflight.add(q);
+    this.#inflight.push(q);
     try {
       await q;
     } finally {
@@ -173,7 +199,7 @@ export class PostgresConnection implements PooledConnection {
   }
 
   #pid(): number | undefined {
-    const state = this.#backend ?? [...this.#inflight].find((q) => q.state)?.state ?? undefined;
+    const state = this.#backend ?? this.#inflight.find((q) => q.state)?.state ?? undefined;
     return state?.pid ?? undefined;
   }
 }

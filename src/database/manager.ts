@@ -1,4 +1,5 @@
-import { createTableRelationsHelpers, extractTablesRelationalConfig } from 'drizzle-orm';
+import { createTableRelationsHelpers, extractTablesRelationalConfig, NoopLogger } from 'drizzle-orm';
+import { NoopCache } from 'drizzle-orm/cache/core';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { PostgresJsDatabase, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import { TypedErrorSession } from '../connection/drizzle-session.js';
@@ -55,6 +56,11 @@ import { ReadRouter } from '../connection/router.js';
 import { delay } from '../connection/timeout.js';
 
 const log = logger.child('db');
+/**
+ * Drizzle's session makes a no-op logger and cache of its own unless given them; every transaction handle shares
+ * these two instead (the cache is never used by this package, see drizzle-session.ts).
+ */
+const HANDLE_SESSION_OPTIONS = Object.freeze({ logger: new NoopLogger(), cache: new NoopCache() });
 
 /** A Drizzle database of this package (postgres-js flavour on every driver). */
 export type Database<TSchema extends Record<string, unknown> = Record<string, unknown>> = PostgresJsDatabase<TSchema>;
@@ -359,14 +365,21 @@ export class DatabaseManager<
     return db;
   }
 
-  /** @internal */
+  /**
+   * The Drizzle handle of one transaction or savepoint level (built for each one: a handle kept past its
+   * transaction must keep failing, so handles are never reused).
+   * @internal
+   */
   createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction {
-    const stamped: Executor = (text, params, mode, named) => {
-      this.#stampOnCommit(text);
-      return execute(text, params, mode, named);
-    };
-    const client = new DrizzleClient(this.#monitor(this.#consistency ? stamped : execute, 'primary'), hooks);
-    const session = new TypedErrorSession(client as never, this.#dialect, this.#schema);
+    let run = execute;
+    if (this.#consistency) {
+      run = (text, params, mode, named) => {
+        this.#stampOnCommit(text);
+        return execute(text, params, mode, named);
+      };
+    }
+    const client = new DrizzleClient(this.#monitor(run, 'primary'), hooks);
+    const session = new TypedErrorSession(client as never, this.#dialect, this.#schema, HANDLE_SESSION_OPTIONS);
     return new PostgresJsTransaction(this.#dialect, session as never, this.#schema, nestedIndex);
   }
 

@@ -135,12 +135,15 @@ describe('metrics in a prom-client registry', () => {
       const before = await scrape();
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
-      // A transaction takes its connection with its first statement.
+      // A transaction takes its connection with its first statement (ADR 0009): the holder runs one, then waits.
+      let holding!: () => void;
+      const taken = new Promise<void>((r) => (holding = r));
       const holder = small.transaction(async (tx) => {
         await tx.execute(sql`select 1`);
+        holding();
         await held;
       });
-      await new Promise((r) => setTimeout(r, 50));
+      await taken;
       // Every connection is taken: the next transaction queues, and the gauges show it while it waits.
       const waiter = small.transaction(async (tx) => tx.execute(sql`select 1`));
       await new Promise((r) => setTimeout(r, 50));
@@ -156,11 +159,14 @@ describe('metrics in a prom-client registry', () => {
 
       let releaseAgain!: () => void;
       const heldAgain = new Promise<void>((r) => (releaseAgain = r));
+      let holdingAgain!: () => void;
+      const takenAgain = new Promise<void>((r) => (holdingAgain = r));
       const holderAgain = small.transaction(async (tx) => {
         await tx.execute(sql`select 1`);
+        holdingAgain();
         await heldAgain;
       });
-      await new Promise((r) => setTimeout(r, 50));
+      await takenAgain;
       await expect(small.transaction(async (tx) => tx.execute(sql`select 1`))).rejects.toBeInstanceOf(PoolTimeoutError);
       releaseAgain();
       await holderAgain;
