@@ -5,6 +5,7 @@ import { dbEvents } from '../events/index.js';
 import { installHttpResponses } from '../http/index.js';
 import { logger } from '../logger/index.js';
 import { ISOLATION_LEVELS } from '../transaction/options.js';
+import type { AbortWatch } from '../transaction/runner.js';
 import { getTransactionId } from '../transaction/transaction.js';
 import type { IsolationLevel, Transaction } from '../transaction/types.js';
 
@@ -67,6 +68,42 @@ const TRANSACTIONAL_OPTIONS = {
   onClientAbort: is.oneOf(['rollback', 'complete']),
 } satisfies ShapeOf<TransactionalOptions>;
 
+/** The parts of Node's ServerResponse the client-abort watch uses (`c.env.outgoing` on `@hono/node-server`). */
+interface NodeResponse {
+  readonly writableFinished: boolean;
+  readonly destroyed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * On `@hono/node-server`, the response's `close` event tells that the client went away (closed before the answer was
+ * written), without the AbortController that `c.req.raw.signal` makes for each request. Undefined elsewhere.
+ */
+function closeWatch(env: unknown): AbortWatch | undefined {
+  const outgoing = (env as { outgoing?: Partial<NodeResponse> } | undefined)?.outgoing;
+  if (
+    outgoing === undefined ||
+    typeof outgoing.once !== 'function' ||
+    typeof outgoing.off !== 'function' ||
+    typeof outgoing.writableFinished !== 'boolean'
+  ) {
+    return undefined;
+  }
+  const response = outgoing as NodeResponse;
+  return (abort) => {
+    if (response.destroyed && !response.writableFinished) {
+      abort();
+      return () => undefined;
+    }
+    const onClose = (): void => {
+      if (!response.writableFinished) abort();
+    };
+    response.once('close', onClose);
+    return () => response.off('close', onClose);
+  };
+}
+
 /** Raised inside the transaction so that it rolls back when Hono recorded a handler error. */
 class HandlerFailed extends Error {}
 
@@ -99,6 +136,7 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
     const route = `${c.req.method} ${c.req.routePath}`;
     const started = performance.now();
     const debug = logging && log.isLevelEnabled('debug');
+    const watch = listenToClient ? closeWatch(c.env) : undefined;
     let txId: string | undefined;
     try {
       // The options were checked when the middleware was made; only the request's own values are added here.
@@ -118,8 +156,9 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
           name: route,
           route,
           propagation: 'required',
-          signal: listenToClient ? c.req.raw.signal : undefined,
+          signal: listenToClient && watch === undefined ? c.req.raw.signal : undefined,
         },
+        watch,
       );
       if (debug) log.debug({ txId, route }, 'transaction committed');
     } catch (err) {

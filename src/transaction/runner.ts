@@ -38,6 +38,13 @@ const END_TIMEOUT_MS = 5000;
 const OPENING_WAIT_MS = 2000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * Another way than an AbortSignal to end a transaction from outside (`Transactional()` on `@hono/node-server`
+ * listens to the response's `close` event, which costs no AbortController per request): called with the abort
+ * function when the transaction starts, it returns what stops listening. @internal
+ */
+export type AbortWatch = (abort: () => void) => () => void;
+
 /** The frame of the ambient transaction, if any. @internal */
 export function currentFrame(): TransactionFrame | undefined {
   const tx = ambient.getStore()?.tx;
@@ -54,6 +61,7 @@ export function runTransaction<T>(
   prepare: boolean,
   fn: (tx: Transaction) => Promise<T> | T,
   options: TransactionOptions = {},
+  watch?: AbortWatch,
 ): Promise<T> {
   const propagation = options.propagation ?? 'required';
   const frame = currentFrame();
@@ -62,14 +70,14 @@ export function runTransaction<T>(
     if (propagation === 'nested') return runSavepoint(host, frame, fn);
   }
   const tracer = host.tracer;
-  if (!tracer) return runWithRetries(host, prepare, fn, options, undefined);
+  if (!tracer) return runWithRetries(host, prepare, fn, options, undefined, watch);
   const info = {
     name: options.name,
     route: options.route,
     isolationLevel: options.isolationLevel,
     readOnly: options.readOnly === true,
   };
-  return traceTransaction(tracer, info, (span) => runWithRetries(host, prepare, fn, options, span));
+  return traceTransaction(tracer, info, (span) => runWithRetries(host, prepare, fn, options, span, watch));
 }
 
 function runWithRetries<T>(
@@ -78,9 +86,10 @@ function runWithRetries<T>(
   fn: (tx: Transaction) => Promise<T> | T,
   options: TransactionOptions,
   span: Span | undefined,
+  watch: AbortWatch | undefined,
 ): Promise<T> {
-  if (options.retry === undefined || options.retry === false) return runNew(host, prepare, fn, options, span);
-  return retrying(host, prepare, fn, options, span);
+  if (options.retry === undefined || options.retry === false) return runNew(host, prepare, fn, options, span, watch);
+  return retrying(host, prepare, fn, options, span, watch);
 }
 
 async function retrying<T>(
@@ -89,11 +98,12 @@ async function retrying<T>(
   fn: (tx: Transaction) => Promise<T> | T,
   options: TransactionOptions,
   span: Span | undefined,
+  watch: AbortWatch | undefined,
 ): Promise<T> {
   const retry = retryPolicy(options.retry);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runNew(host, prepare, fn, options, span);
+      return await runNew(host, prepare, fn, options, span, watch);
     } catch (err) {
       if (attempt >= retry.attempts || !(err instanceof SerializationError || err instanceof DeadlockError)) throw err;
       const backoff = Math.min(retry.maxDelay, retry.baseDelay * 2 ** (attempt - 1));
@@ -133,6 +143,7 @@ function runNew<T>(
   fn: (tx: Transaction) => Promise<T> | T,
   options: TransactionOptions,
   span: Span | undefined,
+  watch: AbortWatch | undefined,
 ): Promise<T> {
   let pool: Pool;
   let begin: string;
@@ -142,7 +153,7 @@ function runNew<T>(
   } catch (err) {
     return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
-  return runOn(host, pool, begin, prepare, fn, options, span);
+  return runOn(host, pool, begin, prepare, fn, options, span, watch);
 }
 
 async function runOn<T>(
@@ -153,6 +164,7 @@ async function runOn<T>(
   fn: (tx: Transaction) => Promise<T> | T,
   options: TransactionOptions,
   span: Span | undefined,
+  watch: AbortWatch | undefined,
 ): Promise<T> {
   const timeoutMs = options.timeout ?? host.defaultTimeout;
   // Nothing is sent and no connection is taken here: the first statement does both (scope.ts).
@@ -196,6 +208,7 @@ async function runOn<T>(
   running.add(abort);
   const signal = options.signal;
   signal?.addEventListener('abort', abort);
+  let unwatch: (() => void) | undefined;
 
   try {
     const outer = ambient.getStore();
@@ -204,6 +217,8 @@ async function runOn<T>(
     // comes first; the callback may still be running after a timeout, and its later failure must not surface.
     const result = await new Promise<T>((resolve, reject) => {
       interrupt = reject;
+      // A watch may call abort at once (the client is gone already): the interrupt is set by then.
+      unwatch = watch?.(abort);
       if (signal?.aborted) abort();
       if (scope.state !== 'active') return;
       ambient.run(store, () => {
@@ -284,6 +299,7 @@ async function runOn<T>(
   } finally {
     running.delete(abort);
     signal?.removeEventListener('abort', abort);
+    unwatch?.();
   }
 }
 
