@@ -107,6 +107,17 @@ function cases(): Case[] {
   return all;
 }
 
+/** Larger than the service's body limit (1 MiB). */
+function oversized(c: Case): boolean {
+  return typeof c.body === 'string' && Buffer.byteLength(c.body) > 1024 * 1024;
+}
+
+/** fetch failed because the server closed the connection while the body was still being written. */
+function closedByServer(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  return ['EPIPE', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(String(cause?.code));
+}
+
 async function send(c: Case): Promise<{ status: number; text: string }> {
   const res = await fetch(`${service!.url}${c.path}`, {
     method: c.method,
@@ -122,8 +133,19 @@ describe('hostile input against the example service on PostgreSQL', () => {
     expect(all.length).toBeGreaterThanOrEqual(100);
     const failures: string[] = [];
     const statuses = new Map<number, number>();
+    let closedMidUpload = 0;
     for (const c of all) {
-      const { status, text } = await send(c);
+      let answer: { status: number; text: string };
+      try {
+        answer = await send(c);
+      } catch (err) {
+        // A body over the limit is answered 413 with `Connection: close` and the rest is never read (docs/server.md):
+        // a client still writing it when the server closes may get the reset before it reads the 413. Only then.
+        if (!oversized(c) || !closedByServer(err)) throw err;
+        closedMidUpload++;
+        continue;
+      }
+      const { status, text } = answer;
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
       const where = `${c.method} ${c.path.slice(0, 60)} → ${status}`;
       if (status >= 500) failures.push(`${where}: 5xx ${text.slice(0, 200)}`);
@@ -150,7 +172,8 @@ describe('hostile input against the example service on PostgreSQL', () => {
     const logs = service!.output();
     const logLines = logs.split('\n').filter((l) => l.includes(MARKER) || l.includes(PASSWORD));
     console.info(
-      `${all.length} hostile requests: ${JSON.stringify(Object.fromEntries(statuses))}; ` +
+      `${all.length} hostile requests: ${JSON.stringify(Object.fromEntries(statuses))}, ` +
+        `${closedMidUpload} oversized uploads cut off by the server's close; ` +
         `${failures.length} findings; ${logLines.length} log lines with the value or the password`,
     );
     expect(failures).toEqual([]);
