@@ -267,11 +267,18 @@ export class DatabaseManager<
           ? new ReadConsistencyTracker(config.readConsistency, config.stickyWindow, primary)
           : undefined;
       this.#schema = this.#relationalSchema(merged.schema);
-      const writeExecutor = this.#writeExecutor(router.primary, config);
+      const writeExecutor = this.#writeExecutor(router.primary, config, this.#inTransaction(false));
       const write = this.#database(writeExecutor);
-      const readExecutor = replicas.length === 0 ? writeExecutor : this.#readExecutor(router, config);
+      const readExecutor =
+        replicas.length === 0 ? writeExecutor : this.#readExecutor(router, config, this.#inTransaction(false));
       const read = readExecutor === writeExecutor ? write : this.#database(readExecutor);
-      this.#layerReads = this.#database(this.#layerReadExecutor(readExecutor));
+      // The same routing, except that inside a transaction a statement may run before its BEGIN (ADR 0009).
+      const layerIn = this.#inTransaction(true);
+      this.#layerReads = this.#database(
+        replicas.length === 0
+          ? this.#writeExecutor(router.primary, config, layerIn)
+          : this.#readExecutor(router, config, layerIn),
+      );
       this.#instances = { write, read };
       this.#health = new HealthMonitor(router, config);
       this.#health.start();
@@ -390,12 +397,11 @@ export class DatabaseManager<
     return readOnly ? router.pick() : router.primary;
   }
 
-  #writeExecutor(primary: Pool, config: ResolvedDatabaseConfig): Executor {
+  #writeExecutor(primary: Pool, config: ResolvedDatabaseConfig, inTransaction: Executor): Executor {
     const run = this.#monitor(
       (text, params, mode, named) => send(primary, config, text, params, mode, named),
       primary.role,
     );
-    const inTransaction = this.#inTransaction();
     const consistency = this.#consistency;
     if (!consistency) {
       return (text, params, mode, named = false) => {
@@ -434,7 +440,7 @@ export class DatabaseManager<
     frame.commitHooks.push(() => consistency.noteWrite(session));
   }
 
-  #readExecutor(router: ReadRouter, config: ResolvedDatabaseConfig): Executor {
+  #readExecutor(router: ReadRouter, config: ResolvedDatabaseConfig, inTransaction: Executor): Executor {
     const onPrimary = this.#monitor(
       (text, params, mode, named) => send(router.primary, config, text, params, mode, named),
       'primary',
@@ -477,7 +483,6 @@ export class DatabaseManager<
       }
       return onReplica(text, params, mode, named, pool);
     };
-    const inTransaction = this.#inTransaction();
     return (text, params, mode, named = false) => {
       if (ambient.getStore()?.tx) return inTransaction(text, params, mode, named);
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
@@ -486,22 +491,14 @@ export class DatabaseManager<
   }
 
   /**
-   * Reads the repository built (by id, by filter object): outside a transaction they go where `read` goes; inside
-   * one they may run before its BEGIN (TransactionFrame.executeRead, ADR 0009).
+   * Statements inside an ambient transaction, timed like every other statement. `layerRead`: the repository's own
+   * reads (by id, by filter object), which may run before the transaction's BEGIN (ADR 0009).
    */
-  #layerReadExecutor(outside: Executor): Executor {
-    const inTransaction = this.#monitor(
-      (text, params, mode, named) => ambient.getStore()!.tx!.executeRead(text, params, mode, named),
-      'primary',
-    );
-    return (text, params, mode, named = false) =>
-      ambient.getStore()?.tx ? inTransaction(text, params, mode, named) : outside(text, params, mode, named);
-  }
-
-  /** Statements of `getDatabase()` inside an ambient transaction: timed like every other statement. */
-  #inTransaction(): Executor {
+  #inTransaction(layerRead: boolean): Executor {
     return this.#monitor(
-      (text, params, mode, named) => ambient.getStore()!.tx!.execute(text, params, mode, named),
+      layerRead
+        ? (text, params, mode, named) => ambient.getStore()!.tx!.executeRead(text, params, mode, named)
+        : (text, params, mode, named) => ambient.getStore()!.tx!.execute(text, params, mode, named),
       'primary',
     );
   }

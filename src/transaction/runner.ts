@@ -69,41 +69,39 @@ export function runTransaction<T>(
     if (propagation === 'required') return callSafely(fn, frame.handle);
     if (propagation === 'nested') return runSavepoint(host, frame, fn);
   }
+  const run: NewTransaction<T> = { host, prepare, fn, options, span: undefined, watch };
   const tracer = host.tracer;
-  if (!tracer) return runWithRetries(host, prepare, fn, options, undefined, watch);
+  if (!tracer) return runWithRetries(run);
   const info = {
     name: options.name,
     route: options.route,
     isolationLevel: options.isolationLevel,
     readOnly: options.readOnly === true,
   };
-  return traceTransaction(tracer, info, (span) => runWithRetries(host, prepare, fn, options, span, watch));
+  return traceTransaction(tracer, info, (span) => runWithRetries({ ...run, span }));
 }
 
-function runWithRetries<T>(
-  host: TransactionHost,
-  prepare: boolean,
-  fn: (tx: Transaction) => Promise<T> | T,
-  options: TransactionOptions,
-  span: Span | undefined,
-  watch: AbortWatch | undefined,
-): Promise<T> {
-  if (options.retry === undefined || options.retry === false) return runNew(host, prepare, fn, options, span, watch);
-  return retrying(host, prepare, fn, options, span, watch);
+/** What opening one new transaction needs, passed down as one object. */
+interface NewTransaction<T> {
+  readonly host: TransactionHost;
+  readonly prepare: boolean;
+  readonly fn: (tx: Transaction) => Promise<T> | T;
+  readonly options: TransactionOptions;
+  readonly span: Span | undefined;
+  readonly watch: AbortWatch | undefined;
 }
 
-async function retrying<T>(
-  host: TransactionHost,
-  prepare: boolean,
-  fn: (tx: Transaction) => Promise<T> | T,
-  options: TransactionOptions,
-  span: Span | undefined,
-  watch: AbortWatch | undefined,
-): Promise<T> {
+function runWithRetries<T>(run: NewTransaction<T>): Promise<T> {
+  const retry = run.options.retry;
+  return retry === undefined || retry === false ? runNew(run) : retrying(run);
+}
+
+async function retrying<T>(run: NewTransaction<T>): Promise<T> {
+  const { host, options, span } = run;
   const retry = retryPolicy(options.retry);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runNew(host, prepare, fn, options, span, watch);
+      return await runNew(run);
     } catch (err) {
       if (attempt >= retry.attempts || !(err instanceof SerializationError || err instanceof DeadlockError)) throw err;
       const backoff = Math.min(retry.maxDelay, retry.baseDelay * 2 ** (attempt - 1));
@@ -137,35 +135,10 @@ function mapError(err: unknown): unknown {
   return err;
 }
 
-function runNew<T>(
-  host: TransactionHost,
-  prepare: boolean,
-  fn: (tx: Transaction) => Promise<T> | T,
-  options: TransactionOptions,
-  span: Span | undefined,
-  watch: AbortWatch | undefined,
-): Promise<T> {
-  let pool: Pool;
-  let begin: string;
-  try {
-    pool = host.poolFor(options.readOnly === true);
-    begin = beginSql(options);
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
-  return runOn(host, pool, begin, prepare, fn, options, span, watch);
-}
-
-async function runOn<T>(
-  host: TransactionHost,
-  pool: Pool,
-  begin: string,
-  prepare: boolean,
-  fn: (tx: Transaction) => Promise<T> | T,
-  options: TransactionOptions,
-  span: Span | undefined,
-  watch: AbortWatch | undefined,
-): Promise<T> {
+async function runNew<T>(run: NewTransaction<T>): Promise<T> {
+  const { host, prepare, fn, options, span, watch } = run;
+  const pool: Pool = host.poolFor(options.readOnly === true);
+  const begin = beginSql(options);
   const timeoutMs = options.timeout ?? host.defaultTimeout;
   // Nothing is sent and no connection is taken here: the first statement does both (scope.ts).
   const scope = new TransactionScope({
@@ -242,7 +215,7 @@ async function runOn<T>(
     const failure = scope.failure;
     if (failure) throw failure;
     const connection = scope.connection;
-    if (!scope.started || connection === undefined) {
+    if (connection === undefined) {
       // No statement ran in it (reads may have run before it): there is no transaction on the server to commit.
       scope.withdraw();
       scope.state = 'committed';
@@ -277,7 +250,7 @@ async function runOn<T>(
     // Reads run before BEGIN and still running are cancelled too (where that is safe; see cancelDeferred).
     const deferred = timedOut ? scope.cancelDeferred() : undefined;
     const connection = scope.connection;
-    if (!scope.started || connection === undefined) {
+    if (connection === undefined) {
       // A transaction that ran no statement has nothing on the server; a first statement still waiting for a
       // connection gives the wait up.
       scope.withdraw();

@@ -94,8 +94,6 @@ export class TransactionScope {
   #state: ScopeState = 'active';
   #timedOut = false;
   #savepoints = 0;
-  /** True once BEGIN was sent. */
-  #sent = false;
   /**
    * The first statement's connection and BEGIN, while under way (statements started together wait for it).
    */
@@ -135,12 +133,7 @@ export class TransactionScope {
     return this.#timedOut;
   }
 
-  /** True once BEGIN was sent: there is a transaction on the server to end. */
-  get started(): boolean {
-    return this.#sent;
-  }
-
-  /** The connection, once BEGIN was sent on it ({@link started}). */
+  /** The connection, once the first statement took it and sent BEGIN on it (a transaction on the server to end). */
   get connection(): PooledConnection | undefined {
     return this.#connection;
   }
@@ -236,7 +229,8 @@ export class TransactionScope {
    * other statement started the transaction, it runs inside like every statement.
    */
   executeRead = (text: string, params: readonly unknown[], mode: ResultMode, named = false): Promise<QueryResult> => {
-    if (!this.#deferReads || this.#sent || this.#opening !== undefined) return this.execute(text, params, mode, named);
+    if (!this.#deferReads || this.#connection !== undefined || this.#opening !== undefined)
+      return this.execute(text, params, mode, named);
     return this.#deferredRead(text, params, mode, named);
   };
 
@@ -322,7 +316,6 @@ export class TransactionScope {
       throw err;
     }
     this.#connection = connection;
-    this.#sent = true;
     const begin = connection.query(this.#begin, [], 'array', this.prepare);
     let mark: Promise<unknown>;
     if (this.timeoutMs > 0) {
