@@ -103,3 +103,9 @@ export function parsePrometheus(text: string): Exposition {
     },
   };
 }
+
+/** How many connections of `pool` were ended in doubt so far, from prom-client's default registry. */
+export async function destroyedConnections(pool = 'primary'): Promise<number> {
+  const { register } = await import('prom-client');
+  return parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', { pool });
+}

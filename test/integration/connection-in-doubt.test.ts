@@ -9,11 +9,10 @@ import {
   transaction,
 } from '@spfn/core/db';
 import { QueryTimeoutError, TransactionTimeoutError } from '@spfn/core/errors';
-import { register } from 'prom-client';
 import { adminQuery, resumeCluster, startCluster, stopCluster, type Cluster } from '../harness/cluster.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { createTestDatabase, expectNoLeaksThenDrop, waitFor, type TestDatabase } from '../helpers/pg.js';
-import { parsePrometheus } from '../helpers/prometheus.js';
+import { destroyedConnections } from '../helpers/prometheus.js';
 
 const POOL_MAX = 10;
 const RUNNER = new URL('../../dist/transaction/runner.js', import.meta.url).href;
@@ -37,9 +36,7 @@ afterAll(async () => {
 });
 
 /** The database metrics go to prom-client's default registry (no `metrics.registry` given). */
-async function destroyedCount(): Promise<number> {
-  return parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', { pool: 'primary' });
-}
+const destroyedCount = (): Promise<number> => destroyedConnections();
 
 /** Backends of this file in a transaction (open or aborted) or more of them than the pool may hold. */
 async function sessions(): Promise<{ total: number; inTransaction: number }> {
@@ -193,9 +190,7 @@ describe('a ROLLBACK with no answer (the backend frozen, on a throwaway cluster)
       healthCheck: { enabled: false },
     });
     const frozen: number[] = [];
-    const before = parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', {
-      pool: 'primary',
-    });
+    const before = await destroyedCount();
     try {
       // Each transaction freezes its own backend and fails: the ROLLBACK never answers, the session cannot be
       // trusted, and its own socket cannot end it (the backend does not read).
@@ -211,9 +206,7 @@ describe('a ROLLBACK with no answer (the backend frozen, on a throwaway cluster)
       );
       expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
       expect(db.manager.health().primary).toMatchObject({ active: 0, waiting: 0 });
-      const after = parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', {
-        pool: 'primary',
-      });
+      const after = await destroyedCount();
       expect(after - before).toBe(4);
       // The termination asked for is delivered once the backends run again.
       for (const pid of frozen) process.kill(pid, 'SIGCONT');

@@ -2,9 +2,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, getDatabaseHealth, initDatabase, transaction } from '@spfn/core/db';
 import { DatabaseError } from '@spfn/core/errors';
-import { register } from 'prom-client';
 import { createTestDatabase, expectNoLeaksThenDrop, waitFor, type TestDatabase } from '../helpers/pg.js';
-import { parsePrometheus } from '../helpers/prometheus.js';
+import { destroyedConnections } from '../helpers/prometheus.js';
 
 /*
  * Cancels from outside (another session's pg_cancel_backend, an admin) fired in a tight loop at every backend of the
@@ -42,9 +41,7 @@ afterAll(async () => {
   await expectNoLeaksThenDrop(t);
 });
 
-async function destroyedCount(): Promise<number> {
-  return parsePrometheus(await register.metrics()).sum('spfn_db_connections_destroyed_total', { pool: 'primary' });
-}
+const destroyedCount = (): Promise<number> => destroyedConnections();
 
 /** The SQLSTATE of a failure, from the typed error or the cause chain; the error's name when there is none. */
 function stateOf(err: unknown): string {

@@ -200,20 +200,30 @@ describe('reads before the first write run outside the transaction (READ COMMITT
   });
 });
 
+/**
+ * Takes dr_locked's ACCESS EXCLUSIVE lock in a transaction of `holder` for `ms`, and resolves once the server shows it
+ * granted; `released` settles when the lock is released.
+ */
+async function lockFor(holder: postgres.Sql, ms: number): Promise<{ released: Promise<unknown> }> {
+  const held = holder.begin(async (tx) => {
+    await tx`lock table dr_locked in access exclusive mode`;
+    await new Promise((r) => setTimeout(r, ms));
+  });
+  await waitFor(async () => {
+    const rows = await t.sql`select 1 from pg_locks where relation = 'dr_locked'::regclass and granted`;
+    return rows.length > 0;
+  });
+  // Wrapped: an async function returning the promise itself would wait for it.
+  return { released: held };
+}
+
 describe('the deadline of a transaction whose read runs outside it', () => {
   it('a deferred read blocked at the deadline: TransactionTimeoutError at once, the read is cancelled on the server, no write survives', async () => {
     const repo = getRepository(locked);
     // Another session holds the table's ACCESS EXCLUSIVE lock: the read waits for it.
     const holder = postgres(t.url, { max: 1, onnotice: () => undefined });
     try {
-      const held = holder.begin(async (tx) => {
-        await tx`lock table dr_locked in access exclusive mode`;
-        await new Promise((r) => setTimeout(r, 1500));
-      });
-      await waitFor(async () => {
-        const rows = await t.sql`select 1 from pg_locks where relation = 'dr_locked'::regclass and granted`;
-        return rows.length > 0;
-      });
+      const { released: held } = await lockFor(holder, 1500);
       const started = performance.now();
       const outcome = await transaction(
         async () => {
@@ -253,14 +263,7 @@ describe('the deadline of a transaction whose read runs outside it', () => {
     let plainDone = 0;
     try {
       for (let round = 0; round < 5; round++) {
-        const held = holder.begin(async (tx) => {
-          await tx`lock table dr_locked in access exclusive mode`;
-          await new Promise((r) => setTimeout(r, 400));
-        });
-        await waitFor(async () => {
-          const rows = await t.sql`select 1 from pg_locks where relation = 'dr_locked'::regclass and granted`;
-          return rows.length > 0;
-        });
+        const { released: held } = await lockFor(holder, 400);
         let stop = false;
         const plain = Array.from({ length: 6 }, async () => {
           while (!stop) {
