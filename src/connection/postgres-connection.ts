@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { QueryResult, ResultMode } from '../context/index.js';
+import { ambient, detached, type QueryResult, type ResultMode } from '../context/index.js';
 import { ConnectionError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
 import type { Lane } from './gate.js';
@@ -27,6 +27,11 @@ export interface Client {
   readonly sql: postgres.Sql;
   /** The lease holding this client, told when its connection closes. */
   lease: PostgresConnection | undefined;
+  /**
+   * False until a statement was started on it and again once its connection closed: the next statement opens the
+   * connection, so it is started in a detached async context (see {@link start}).
+   */
+  connected: boolean;
   /** When it was opened (performance.now()), for the pool's max lifetime. */
   readonly opened: number;
   /** Statements and leases so far; the pool's idle sweep sees that it was used since its last look. */
@@ -120,6 +125,7 @@ export class PostgresConnection implements PooledConnection {
     }
     this.#inflight.push(q);
     const pending: PromiseLike<QueryResult> = mode === 'array' ? q.values() : q;
+    start(this.#client, q);
     return Promise.resolve(
       pending.then(
         (rows) => {
@@ -138,6 +144,7 @@ export class PostgresConnection implements PooledConnection {
     if (this.#closed) throw this.#closedError();
     const q = this.#client.sql.unsafe(text, [], { prepare: false }).simple();
     this.#inflight.push(q);
+    start(this.#client, q);
     try {
       await q;
     } finally {
@@ -202,6 +209,23 @@ export class PostgresConnection implements PooledConnection {
     const state = this.#backend ?? this.#inflight.find((q) => q.state)?.state ?? undefined;
     return state?.pid ?? undefined;
   }
+}
+
+/**
+ * Starts `q` now, in a detached async context when it opens its client's connection (postgres.js opens it, or
+ * opens it again after it closed, on the next statement). The socket keeps the async context it was opened in and
+ * runs every callback in it: opened under a transaction, it would carry that transaction as the ambient one, and
+ * keep it and its request reachable, for the life of the connection (docs/adr/0010). Otherwise the statement starts
+ * when it is awaited, as before.
+ * @internal
+ */
+export function start(client: Client, q: { execute(): unknown }): void {
+  if (client.connected) {
+    ambient.exit(() => q.execute());
+    return;
+  }
+  client.connected = true;
+  detached(() => q.execute());
 }
 
 /**

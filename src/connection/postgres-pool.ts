@@ -1,10 +1,17 @@
 import postgres from 'postgres';
-import type { QueryResult, ResultMode } from '../context/index.js';
+import { detached, type QueryResult, type ResultMode } from '../context/index.js';
 import { ConnectionError, toDatabaseError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
 import { Gate, type Lane, type Withdrawal } from './gate.js';
 import type { Pool, PooledConnection, PoolRole, SharedStatement } from './pool.js';
-import { PostgresConnection, requestCancel, type Client, type LeaseHost, type Pending } from './postgres-connection.js';
+import {
+  PostgresConnection,
+  requestCancel,
+  start,
+  type Client,
+  type LeaseHost,
+  type Pending,
+} from './postgres-connection.js';
 import { withTimeout } from './timeout.js';
 import { maskUrl } from './url.js';
 
@@ -136,8 +143,13 @@ export class PostgresPool implements Pool {
     if (existing !== undefined) return existing;
     // postgres.js opens the connection on the first statement, so `onclose` cannot run before `client` is set.
     let client: Client | undefined = undefined;
-    const sql = PostgresPool.#client(this.#options, this.#types, () => client?.lease?.onClosed(), false);
-    client = { sql, lease: undefined, opened: performance.now(), uses: 0, seenUses: 0, idleMs: 0 };
+    const onclose = (): void => {
+      if (client === undefined) return;
+      client.connected = false;
+      client.lease?.onClosed();
+    };
+    const sql = PostgresPool.#client(this.#options, this.#types, onclose, false);
+    client = { sql, lease: undefined, connected: false, opened: performance.now(), uses: 0, seenUses: 0, idleMs: 0 };
     this.#clients[lane.index] = client;
     this.#sweeper ??= this.#startSweep();
     return client;
@@ -245,6 +257,7 @@ export class PostgresPool implements Pool {
       }
       // A postgres.js query is a Promise whose `then` gives plain promises (its species is Promise).
       pending = mode === 'array' ? q.values() : q;
+      start(client, q);
     } catch (err) {
       this.#gate.releaseShared(lane);
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
@@ -333,9 +346,14 @@ export class PostgresPool implements Pool {
     try {
       // The pid is bound, and matched with our application_name so a recycled pid of another client is left alone.
       await withTimeout(
-        probe.unsafe(
-          'select pg_terminate_backend(pid) from pg_stat_activity where pid = $1 and application_name = $2',
-          [pid, this.#options.applicationName],
+        // Its connection may open here: outside the caller's async context (see start()).
+        detached(() =>
+          probe
+            .unsafe('select pg_terminate_backend(pid) from pg_stat_activity where pid = $1 and application_name = $2', [
+              pid,
+              this.#options.applicationName,
+            ])
+            .execute(),
         ) as unknown as Promise<unknown>,
         TERMINATE_TIMEOUT_MS,
         () => new ConnectionError(`No answer from ${this.name} within ${TERMINATE_TIMEOUT_MS} ms`),
@@ -352,7 +370,7 @@ export class PostgresPool implements Pool {
     const probe = this.#probeClient();
     try {
       await withTimeout(
-        probe.unsafe('select 1') as unknown as Promise<unknown>,
+        detached(() => probe.unsafe('select 1').execute()) as unknown as Promise<unknown>,
         timeoutMs,
         () => new ConnectionError(`No answer from ${this.name} within ${timeoutMs} ms`),
       );

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 
 /** What a query needs to know about the ambient transaction to join it. @internal */
 export interface AmbientTransaction {
@@ -45,3 +45,20 @@ export type QueryResult = unknown[] & { count?: number | null; command?: string 
  * @internal
  */
 export const ambient = new AsyncLocalStorage<AmbientStore>();
+
+/**
+ * The async context that connections are opened in: made when the package loads, outside any request. A socket
+ * keeps the async context it was opened in for as long as it lives and runs its callbacks in it; opened inside a
+ * transaction, it would carry that transaction's store (and through it the request) for the whole life of the
+ * connection.
+ */
+const DETACHED = new AsyncResource('spfn.detached', { requireManualDestroy: true });
+
+/**
+ * Runs `fn` outside every async context of the caller: no ambient transaction, and for other AsyncLocalStorage
+ * users the context of the package's loading. Used to start statements that may open a connection (docs/adr/0010).
+ * @internal
+ */
+export function detached<T>(fn: () => T): T {
+  return DETACHED.runInAsyncScope(() => ambient.exit(fn));
+}

@@ -1,5 +1,6 @@
 export {
   ambient,
+  detached,
   type AmbientStore,
   type AmbientTransaction,
   type QueryResult,

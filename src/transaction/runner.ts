@@ -151,9 +151,7 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
     route: options.route,
   });
   if (span) span.setAttribute('spfn.transaction.id', scope.txId);
-  const frame = new TransactionFrame(scope);
-  frame.handle = host.createHandle(scope.execute, { savepoint: (cb) => savepointCallback(host, frame, cb) }, 0);
-  registerHandle(frame);
+  const frame = newFrame(host, scope, undefined, 0);
   if (dbEvents.has('transaction:start')) {
     dbEvents.emit('transaction:start', {
       txId: scope.txId,
@@ -178,7 +176,7 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
   scope.onDeadline = () => expire(timeoutMs);
   // Node fires a longer timer at once; the options validator keeps the timeout below it anyway.
   if (timeoutMs > 0) timer = setTimeout(() => expire(timeoutMs), Math.min(timeoutMs, MAX_TIMER_MS));
-  running.add(abort);
+  const entry = running.add(abort);
   const signal = options.signal;
   signal?.addEventListener('abort', abort);
   let unwatch: (() => void) | undefined;
@@ -270,10 +268,35 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
     finish(host, frame, 'rollback', err, timedOut);
     throw timedOut ? new TransactionTimeoutError(expiredAfter) : mapError(err);
   } finally {
-    running.delete(abort);
+    running.remove(entry);
     signal?.removeEventListener('abort', abort);
     unwatch?.();
+    // The async context keeps the frame (and so the scope) for as long as any promise made in the callback lives,
+    // and the garbage collector learns late that old promises are dead: the scope must not keep this call's
+    // closures, which reach the callback and through it the whole request. See detach().
+    scope.onDeadline = undefined;
+    frame.detach(true);
   }
+}
+
+/**
+ * A frame with its Drizzle handle. Made here, not in the runner's functions: a closure keeps every variable its
+ * function's other closures use, and the handle (kept by the async context) must not reach the caller's callback.
+ */
+function newFrame(
+  host: TransactionHost,
+  scope: TransactionScope,
+  parent: TransactionFrame | undefined,
+  nestedIndex: number,
+): TransactionFrame {
+  const frame = new TransactionFrame(scope, parent);
+  frame.handle = host.createHandle(
+    scope.execute,
+    { savepoint: (cb) => savepointCallback(host, frame, cb) },
+    nestedIndex,
+  );
+  registerHandle(frame);
+  return frame;
 }
 
 /**
@@ -297,7 +320,46 @@ function callSafely<T>(fn: (tx: Transaction) => Promise<T> | T, tx: Transaction)
   return new Promise<T>((resolve) => resolve(fn(tx)));
 }
 
-const running = new Set<() => void>();
+/** One running outermost transaction in {@link RunningList}. */
+interface RunningEntry {
+  abort: (() => void) | undefined;
+  prev: RunningEntry | undefined;
+  next: RunningEntry | undefined;
+}
+
+/**
+ * The running outermost transactions, for graceful shutdown: a doubly linked list whose removed entries let go of
+ * their neighbours. Not a Set: one entry added and deleted per transaction made a long-lived Set hold on to each
+ * transaction's objects through young-generation collections (its table lives in the old generation), which
+ * tripled the CPU of an empty transaction in garbage collection (docs/adr/0010).
+ */
+class RunningList {
+  readonly #head: RunningEntry = { abort: undefined, prev: undefined, next: undefined };
+
+  add(abort: () => void): RunningEntry {
+    const head = this.#head;
+    const entry: RunningEntry = { abort, prev: head, next: head.next };
+    if (head.next) head.next.prev = entry;
+    head.next = entry;
+    return entry;
+  }
+
+  remove(entry: RunningEntry): void {
+    if (entry.prev === undefined) return;
+    entry.prev.next = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+    entry.prev = entry.next = entry.abort = undefined;
+  }
+
+  /** The abort functions of every entry, newest first. */
+  all(): (() => void)[] {
+    const out: (() => void)[] = [];
+    for (let e = this.#head.next; e !== undefined; e = e.next) if (e.abort) out.push(e.abort);
+    return out;
+  }
+}
+
+const running = new RunningList();
 
 /**
  * Ends every running outermost transaction now, as if its deadline had passed: the running statement is
@@ -306,7 +368,7 @@ const running = new Set<() => void>();
  * @internal
  */
 export function abortRunningTransactions(): number {
-  const all = [...running];
+  const all = running.all();
   all.forEach((abort) => abort());
   return all.length;
 }
@@ -383,13 +445,7 @@ async function runSavepoint<T>(
   const { scope } = parent;
   const name = scope.nextSavepoint();
   await scope.execute(`savepoint ${name}`, [], 'array');
-  const frame = new TransactionFrame(scope, parent);
-  frame.handle = host.createHandle(
-    scope.execute,
-    { savepoint: (cb) => savepointCallback(host, frame, cb) },
-    (parent.handle as unknown as { nestedIndex: number }).nestedIndex + 1,
-  );
-  registerHandle(frame);
+  const frame = newFrame(host, scope, parent, (parent.handle as unknown as { nestedIndex: number }).nestedIndex + 1);
   const outer = ambient.getStore();
   try {
     const result = await ambient.run({ tx: frame, session: outer?.session, route: outer?.route }, () =>
@@ -407,6 +463,8 @@ async function runSavepoint<T>(
       parent.rollbackHooks.push(...frame.rollbackHooks);
     }
     throw mapError(err);
+  } finally {
+    frame.detach(false);
   }
 }
 

@@ -372,6 +372,20 @@ export class TransactionFrame implements AmbientTransaction {
     return this.scope.txId;
   }
 
+  /**
+   * Drops the callbacks once the transaction ended (they ran, or were handed to the parent frame). Promises made
+   * in the transaction's async context keep the frame reachable until the garbage collector finds them dead, which
+   * for promises it moved to the old generation is late: callbacks (and the request they close over) kept that
+   * long survive young-generation collections and cost far more to collect.
+   */
+  detach(ended: boolean): void {
+    this.commitHooks.length = 0;
+    this.rollbackHooks.length = 0;
+    // An ended transaction's statements fail on the scope; its handle (a Drizzle database, ~1.5 KB) is kept by
+    // whoever holds it, not by the context. A savepoint's handle stays: its transaction goes on.
+    if (ended) this.handle = undefined as unknown as Transaction;
+  }
+
   execute(text: string, params: readonly unknown[], mode: ResultMode, named?: boolean): Promise<QueryResult> {
     return this.scope.execute(text, params, mode, named);
   }
