@@ -329,9 +329,9 @@ interface RunningEntry {
 
 /**
  * The running outermost transactions, for graceful shutdown: a doubly linked list whose removed entries let go of
- * their neighbours. Not a Set: one entry added and deleted per transaction made a long-lived Set hold on to each
- * transaction's objects through young-generation collections (its table lives in the old generation), which
- * tripled the CPU of an empty transaction in garbage collection (docs/adr/0010).
+ * their neighbours. Not a Set: with one entry added and deleted per transaction, a long-lived Set kept
+ * transactions' objects alive through young-generation collections — 50 concurrent empty transactions cost 9–10 µs
+ * of CPU each (2.7 µs collecting) with a Set, 4 µs (0.4) with this list (docs/adr/0010).
  */
 class RunningList {
   readonly #head: RunningEntry = { abort: undefined, prev: undefined, next: undefined };
