@@ -15,8 +15,17 @@ export interface AmbientTransaction {
   executeRead(text: string, params: readonly unknown[], mode: ResultMode, named?: boolean): Promise<QueryResult>;
 }
 
+/**
+ * Where the repository counts statement shapes for its N+1 warning: on the unit of work itself (a transaction's
+ * scope, a read session, the ambient store), not in a WeakMap keyed by it — an ephemeron per transaction costs the
+ * garbage collector more than the count. @internal
+ */
+export interface ShapeCounts {
+  shapeCounts?: Map<string, number>;
+}
+
 /** Read-your-writes state of one request, job or script. @internal */
-export interface ReadSession {
+export interface ReadSession extends ShapeCounts {
   /** Highest primary WAL position this session wrote at, as a PostgreSQL LSN string. */
   lsn: string | undefined;
   /** performance.now() of the last write, for the sticky window. */
@@ -24,7 +33,7 @@ export interface ReadSession {
 }
 
 /** @internal */
-export interface AmbientStore {
+export interface AmbientStore extends ShapeCounts {
   readonly tx: AmbientTransaction | undefined;
   readonly session: ReadSession | undefined;
   /** The HTTP route being served, for logs. */

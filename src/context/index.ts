@@ -6,4 +6,5 @@ export {
   type QueryResult,
   type ReadSession,
   type ResultMode,
+  type ShapeCounts,
 } from './ambient.js';

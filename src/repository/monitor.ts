@@ -1,4 +1,4 @@
-import { ambient } from '../context/index.js';
+import { ambient, type ShapeCounts } from '../context/index.js';
 import { toDatabaseError } from '../errors/index.js';
 import { dbEvents } from '../events/index.js';
 import { logger } from '../logger/index.js';
@@ -19,9 +19,6 @@ export interface MonitorConfig {
   /** Set when spans are recorded: each call gets one, parent of its statements. */
   tracer?: Tracer | undefined;
 }
-
-/** Query shape counts per request or transaction, for the N+1 detector. */
-const shapeCounts = new WeakMap<object, Map<string, number>>();
 
 /**
  * Runs one repository operation, timing it: over the slow threshold it logs and emits `query:slow`; on failure
@@ -103,12 +100,8 @@ function countShape(operation: string, table: string, shape: (() => string) | un
   const store = ambient.getStore();
   if (!store) return;
   const frame = currentFrame();
-  const owner: object | undefined = frame ? frame.scope : (store.session ?? store);
-  let counts = shapeCounts.get(owner);
-  if (!counts) {
-    counts = new Map();
-    shapeCounts.set(owner, counts);
-  }
+  const owner: ShapeCounts = frame ? frame.scope : (store.session ?? store);
+  const counts = (owner.shapeCounts ??= new Map());
   const key = `${table}.${operation}${shape ? shape() : ''}`;
   const count = (counts.get(key) ?? 0) + 1;
   counts.set(key, count);

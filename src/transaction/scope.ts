@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AmbientTransaction, QueryResult, ResultMode } from '../context/index.js';
+import type { AmbientTransaction, QueryResult, ResultMode, ShapeCounts } from '../context/index.js';
 import type { Withdrawal } from '../connection/gate.js';
 import type { Pool, PooledConnection, SharedStatement } from '../connection/pool.js';
 import { withTimeout } from '../connection/timeout.js';
@@ -67,8 +67,10 @@ export interface ScopeOptions {
  * the transaction ({@link executeRead}, docs/adr/0009-reads-before-the-first-write.md).
  * @internal
  */
-export class TransactionScope {
+export class TransactionScope implements ShapeCounts {
   readonly name: string | undefined;
+  /** The repository's N+1 counts for this transaction. */
+  shapeCounts: Map<string, number> | undefined = undefined;
   readonly route: string | undefined;
   readonly timeoutMs: number;
   readonly startedAt = performance.now();
