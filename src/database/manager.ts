@@ -132,6 +132,8 @@ export class DatabaseManager<
   /** The read instance whose statements may run before a transaction's BEGIN (repository reads, ADR 0009). */
   #layerReads: Database<TSchema> | undefined;
   #readCommittedByDefault = false;
+  #serializableByDefault = false;
+  #deferrableByDefault = true;
   #health: HealthMonitor | undefined;
   #dialect = new PgDialect();
   #schema: RelationalSchema;
@@ -162,6 +164,16 @@ export class DatabaseManager<
   /** @internal True when the primary's default isolation level is READ COMMITTED (checked at init). */
   get readCommittedByDefault(): boolean {
     return this.#readCommittedByDefault;
+  }
+
+  /** @internal True when the primary's default isolation level is SERIALIZABLE (checked at init). */
+  get serializableByDefault(): boolean {
+    return this.#serializableByDefault;
+  }
+
+  /** @internal True unless the primary's `default_transaction_deferrable` was seen off at init. */
+  get deferrableByDefault(): boolean {
+    return this.#deferrableByDefault;
   }
 
   /**
@@ -242,7 +254,10 @@ export class DatabaseManager<
       pools.push(...replicas);
 
       await this.#connect(primary, config);
-      this.#readCommittedByDefault = primary.role !== 'embedded' && (await readCommittedByDefault(primary));
+      const defaults = await transactionDefaults(primary);
+      this.#readCommittedByDefault = primary.role !== 'embedded' && defaults.readCommitted;
+      this.#serializableByDefault = defaults.serializable;
+      this.#deferrableByDefault = defaults.deferrable;
       const router = new ReadRouter(primary, replicas);
       await Promise.all(
         replicas.map(async (replica, i) => {
@@ -765,11 +780,23 @@ function reportError(text: string, err: unknown, durationMs: number, role: 'prim
 }
 
 /**
- * True when the server's `default_transaction_isolation` is READ COMMITTED (PostgreSQL runs READ UNCOMMITTED as
- * READ COMMITTED): a transaction that names no level runs under it.
+ * What a transaction that names no level or mode gets on the server: whether its `default_transaction_isolation` is
+ * READ COMMITTED (PostgreSQL runs READ UNCOMMITTED as READ COMMITTED) or SERIALIZABLE, and whether
+ * `default_transaction_deferrable` is on (docs/adr/0011).
  */
-async function readCommittedByDefault(primary: Pool): Promise<boolean> {
-  const rows = await primary.query("select current_setting('default_transaction_isolation')", [], 'array', false);
-  const level = (rows[0] as unknown[] | undefined)?.[0];
-  return level === 'read committed' || level === 'read uncommitted';
+async function transactionDefaults(
+  primary: Pool,
+): Promise<{ readCommitted: boolean; serializable: boolean; deferrable: boolean }> {
+  const rows = await primary.query(
+    "select current_setting('default_transaction_isolation'), current_setting('default_transaction_deferrable')",
+    [],
+    'array',
+    false,
+  );
+  const [level, deferrable] = (rows[0] as unknown[] | undefined) ?? [];
+  return {
+    readCommitted: level === 'read committed' || level === 'read uncommitted',
+    serializable: level === 'serializable',
+    deferrable: deferrable !== 'off',
+  };
 }

@@ -22,17 +22,19 @@ import { registerHandle } from './handles.js';
 import type { IsolationLevel, RetryOptions, Transaction, TransactionHost, TransactionOptions } from './types.js';
 
 const log = logger.child('transaction');
-/** BEGIN for each isolation level and access mode: fixed text, never built from a value. */
-const BEGIN = new Map<IsolationLevel | undefined, readonly [string, string]>([
-  [undefined, ['begin', 'begin read only']],
-  ...ISOLATION_LEVELS.map(
-    (level) =>
-      [
-        level as IsolationLevel,
-        [`begin isolation level ${level}`, `begin isolation level ${level} read only`],
-      ] as const,
-  ),
-]);
+/**
+ * BEGIN for each isolation level and access mode, plain and marked DEFERRABLE (the mark the first statement's guard
+ * checks, docs/adr/0011): fixed text, never built from a value. Index: read only + 2 × marked.
+ */
+const BEGIN = new Map<IsolationLevel | undefined, readonly [string, string, string, string]>(
+  [undefined, ...ISOLATION_LEVELS].map((level) => {
+    const base = level === undefined ? 'begin' : `begin isolation level ${level}`;
+    return [
+      level as IsolationLevel | undefined,
+      [base, `${base} read only`, `${base} deferrable`, `${base} read only deferrable`],
+    ] as const;
+  }),
+);
 const END_TIMEOUT_MS = 5000;
 /** How long a timed-out transaction waits for its pipelined BEGIN to be answered before ending the session. */
 const OPENING_WAIT_MS = 2000;
@@ -122,10 +124,22 @@ function retryPolicy(retry: TransactionOptions['retry']): Required<RetryOptions>
   return { attempts: retry.attempts ?? 3, baseDelay: retry.baseDelay ?? 20, maxDelay: retry.maxDelay ?? 1000 };
 }
 
-function beginSql(options: TransactionOptions): string {
+function beginSql(options: TransactionOptions, marked: boolean): string {
   const begin = BEGIN.get(options.isolationLevel);
   if (begin === undefined) throw new TransactionError(`Unknown isolation level "${String(options.isolationLevel)}"`);
-  return begin[options.readOnly ? 1 : 0];
+  return begin[(options.readOnly ? 1 : 0) + (marked ? 2 : 0)]!;
+}
+
+/**
+ * Whether BEGIN may carry DEFERRABLE as the mark of the transaction block (docs/adr/0011): it changes nothing
+ * unless the transaction is SERIALIZABLE and READ ONLY (there it waits for a safe snapshot), and it marks nothing
+ * when the server makes every transaction deferrable.
+ */
+function deferrableMark(host: TransactionHost, options: TransactionOptions): boolean {
+  if (host.deferrableByDefault) return false;
+  if (options.readOnly !== true) return true;
+  const level = options.isolationLevel;
+  return level === undefined ? !host.serializableByDefault : level !== 'serializable';
 }
 
 /** Errors from the database become typed errors; the caller's own errors pass through unchanged. */
@@ -138,12 +152,14 @@ function mapError(err: unknown): unknown {
 async function runNew<T>(run: NewTransaction<T>): Promise<T> {
   const { host, prepare, fn, options, span, watch } = run;
   const pool: Pool = host.poolFor(options.readOnly === true);
-  const begin = beginSql(options);
+  const marked = deferrableMark(host, options);
+  const begin = beginSql(options, marked);
   const timeoutMs = options.timeout ?? host.defaultTimeout;
   // Nothing is sent and no connection is taken here: the first statement does both (scope.ts).
   const scope = new TransactionScope({
     pool,
     begin,
+    marked,
     deferReads: deferReads(host, pool, options),
     timeoutMs,
     prepare,

@@ -33,6 +33,17 @@ const MARK_AND_TIMEOUTS = `select ${MARK}, set_config('statement_timeout', $1, t
 const GUARD =
   "select 1 where case when current_setting('spfn.in_transaction', true) = 'on' then false else pg_terminate_backend(pg_backend_pid()) end";
 
+/**
+ * The guard and both limits in one statement, for a BEGIN marked DEFERRABLE (docs/adr/0011): inside that block
+ * `transaction_deferrable` is on; outside it (BEGIN failed, a cancel from outside landed on it) the statement runs
+ * on its own, finds it off and ends the session before setting anything, so the statement pipelined behind never
+ * runs on its own and commits. The limits are bound: no value is ever part of the SQL text.
+ */
+const GUARD_CHECK =
+  "case when current_setting('transaction_deferrable') = 'on' then true else pg_terminate_backend(pg_backend_pid()) end";
+const GUARDED_TIMEOUTS = `select set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true) where ${GUARD_CHECK}`;
+const GUARDED = `select 1 where ${GUARD_CHECK}`;
+
 /** A read run before BEGIN, outside the transaction, until it answers. */
 interface DeferredRead extends SharedStatement {
   running: Promise<QueryResult> | undefined;
@@ -47,8 +58,13 @@ export interface ScopeOptions {
    * server pool only; docs/adr/0009).
    */
   readonly deferReads: boolean;
-  /** `begin [isolation level …] [read only]`, from a fixed table (never built from a value). */
+  /** `begin [isolation level …] [read only] [deferrable]`, from a fixed table (never built from a value). */
   readonly begin: string;
+  /**
+   * BEGIN carries DEFERRABLE as the mark of the block: one guarded statement follows it instead of a mark and a
+   * guard (docs/adr/0011).
+   */
+  readonly marked: boolean;
   readonly timeoutMs: number;
   readonly prepare: boolean;
   readonly name?: string | undefined;
@@ -92,6 +108,7 @@ export class TransactionScope implements ShapeCounts {
   /** Reads run outside the transaction that have not answered yet. */
   #deferred: Set<DeferredRead> | undefined;
   readonly #begin: string;
+  readonly #marked: boolean;
   #txId: string | undefined;
   #state: ScopeState = 'active';
   #timedOut = false;
@@ -109,6 +126,7 @@ export class TransactionScope implements ShapeCounts {
     this.#pool = options.pool;
     this.#deferReads = options.deferReads;
     this.#begin = options.begin;
+    this.#marked = options.marked;
     this.timeoutMs = options.timeoutMs;
     this.deadlineAt = options.timeoutMs > 0 ? this.startedAt + options.timeoutMs : Infinity;
     this.prepare = options.prepare;
@@ -319,24 +337,30 @@ export class TransactionScope implements ShapeCounts {
     }
     this.#connection = connection;
     const begin = connection.query(this.#begin, [], 'array', this.prepare);
-    let mark: Promise<unknown>;
-    if (this.timeoutMs > 0) {
-      // The server's own limits count from now, to the same deadline as the runner's timer.
-      const remaining = Math.max(1, Math.ceil(this.deadlineAt - performance.now()));
-      mark = connection.query(
-        MARK_AND_TIMEOUTS,
-        [String(remaining), String(remaining + BACKSTOP_MARGIN_MS)],
-        'array',
-        this.prepare,
-      );
+    // The server's own limits count from now, to the same deadline as the runner's timer.
+    const remaining = this.timeoutMs > 0 ? Math.max(1, Math.ceil(this.deadlineAt - performance.now())) : 0;
+    const limits = [String(remaining), String(remaining + BACKSTOP_MARGIN_MS)];
+    // A cancel from outside can make BEGIN fail while everything behind it, each with its own Sync, still runs: the
+    // guard ends the session then. With BEGIN marked DEFERRABLE it is one statement with the limits; otherwise a
+    // statement sets a mark in the block and the next one checks it.
+    let answers: Promise<unknown>;
+    if (this.#marked) {
+      answers = Promise.all([
+        begin,
+        this.timeoutMs > 0
+          ? connection.query(GUARDED_TIMEOUTS, limits, 'array', this.prepare)
+          : connection.query(GUARDED, [], 'array', this.prepare),
+      ]);
     } else {
-      mark = connection.query(`select ${MARK}`, [], 'array', this.prepare);
+      const mark =
+        this.timeoutMs > 0
+          ? connection.query(MARK_AND_TIMEOUTS, limits, 'array', this.prepare)
+          : connection.query(`select ${MARK}`, [], 'array', this.prepare);
+      answers = Promise.all([begin, mark, connection.query(GUARD, [], 'array', this.prepare)]);
     }
-    // A cancel from outside can make BEGIN fail while everything behind it, each with its own Sync, still runs.
-    const guard = connection.query(GUARD, [], 'array', this.prepare);
     const statement = connection.query(text, params, mode, this.prepare && named);
     try {
-      await Promise.all([begin, mark, guard]);
+      await answers;
     } catch (err) {
       // The statement was sent behind BEGIN: the guard ended the session if BEGIN failed, but a second cancel that
       // lands on the guard lets it run on its own (docs/adr/0007). Its result is not given, and the session is

@@ -72,6 +72,10 @@ export interface TransactionHost {
   readonly defaultTimeout: number;
   /** True when the primary's `default_transaction_isolation` is READ COMMITTED (checked at init). */
   readonly readCommittedByDefault: boolean;
+  /** True when the primary's `default_transaction_isolation` is SERIALIZABLE (checked at init). */
+  readonly serializableByDefault: boolean;
+  /** False when the primary's `default_transaction_deferrable` was seen off at init (docs/adr/0011). */
+  readonly deferrableByDefault: boolean;
   /** Where transaction counts and durations go. */
   readonly metrics: DatabaseMetrics;
   /** Set when spans are recorded. */

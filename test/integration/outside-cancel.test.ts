@@ -159,3 +159,54 @@ describe('cancels from outside while transactions open: a row exists only for a 
     300_000,
   );
 });
+
+/** `transaction_deferrable` and the block mark inside a transaction opened with `options`. */
+async function opening(
+  options: Parameters<typeof transaction>[1] = {},
+): Promise<{ deferrable: string; mark: string | null }> {
+  const rows = await transaction(
+    (tx) =>
+      tx.execute<{ deferrable: string; mark: string | null }>(
+        sql`select current_setting('transaction_deferrable') as deferrable,
+                   current_setting('spfn.in_transaction', true) as mark`,
+      ),
+    options,
+  );
+  return rows[0]!;
+}
+
+describe('the guard behind BEGIN (docs/adr/0011)', () => {
+  it('checks a BEGIN marked DEFERRABLE, in one statement with the limits, where DEFERRABLE changes nothing', async () => {
+    for (const options of [
+      {},
+      { isolationLevel: 'read committed' as const },
+      { isolationLevel: 'repeatable read' as const, readOnly: true },
+      { isolationLevel: 'serializable' as const },
+      { readOnly: true },
+    ]) {
+      // No separate mark: the guard reads transaction_deferrable.
+      expect(await opening(options), JSON.stringify(options)).toEqual({ deferrable: 'on', mark: null });
+    }
+  });
+
+  it('falls back to a mark and a guard for SERIALIZABLE READ ONLY, where DEFERRABLE would wait for a safe snapshot', async () => {
+    expect(await opening({ isolationLevel: 'serializable', readOnly: true })).toEqual({
+      deferrable: 'off',
+      mark: 'on',
+    });
+  });
+
+  it('falls back to a mark and a guard when the server makes every transaction deferrable', async () => {
+    await t.sql.unsafe(`alter database "${t.name}" set default_transaction_deferrable = on`);
+    try {
+      await closeDatabase();
+      await openPool();
+      // Every transaction is DEFERRABLE here, inside or outside a block: the mark is what the guard checks.
+      expect(await opening()).toEqual({ deferrable: 'on', mark: 'on' });
+    } finally {
+      await t.sql.unsafe(`alter database "${t.name}" reset default_transaction_deferrable`);
+      await closeDatabase();
+      await openPool();
+    }
+  });
+});
