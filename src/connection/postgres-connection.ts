@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { ambient, detached, type QueryResult, type ResultMode } from '../context/index.js';
+import { detached, type QueryResult, type ResultMode } from '../context/index.js';
 import { ConnectionError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
 import type { Lane } from './gate.js';
@@ -220,10 +220,7 @@ export class PostgresConnection implements PooledConnection {
  * @internal
  */
 export function start(client: Client, q: { execute(): unknown }): void {
-  if (client.connected) {
-    ambient.exit(() => q.execute());
-    return;
-  }
+  if (client.connected) return;
   client.connected = true;
   detached(() => q.execute());
 }

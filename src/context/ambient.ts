@@ -69,5 +69,14 @@ const DETACHED = new AsyncResource('spfn.detached', { requireManualDestroy: true
  * @internal
  */
 export function detached<T>(fn: () => T): T {
-  return DETACHED.runInAsyncScope(() => ambient.exit(fn));
+  return DETACHED.runInAsyncScope(() => outside(fn));
+}
+
+/**
+ * Runs `fn` with no ambient store (the caller's other AsyncLocalStorage stores stay). Not `ambient.exit()`: on
+ * Node 20 that disables and re-enables the storage, which turns the promise hooks off and on again.
+ * @internal
+ */
+export function outside<T>(fn: () => T): T {
+  return ambient.run(undefined as unknown as AmbientStore, fn);
 }

@@ -1,6 +1,7 @@
 export {
   ambient,
   detached,
+  outside,
   type AmbientStore,
   type AmbientTransaction,
   type QueryResult,
