@@ -1,0 +1,83 @@
+// node bench/transaction-gc.mjs (after npm run build): Node CPU and garbage-collector time per call, with 50
+// callers at once, of a repository findById alone, the same findById in transaction() (a read before BEGIN,
+// docs/adr/0009), in transaction({ deferReads: false }) (BEGIN, the guarded limits, the select, COMMIT), and an
+// empty transaction(): what a per-request transaction costs the process, collector included (docs/adr/0010).
+// Cases run in turn in one process after one warm-up transaction (AsyncLocalStorage on for all of them); rounds
+// repeat the cases; each figure is the median of the rounds. Settings: LAYER_DIST (another build's dist/ to
+// measure instead), GC_CALLS (calls per case and round, 40000), GC_ROUNDS (3), GC_CASES (all).
+import { PerformanceObserver } from 'node:perf_hooks';
+import { setImmediate as turn } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { createDatabase, dropDatabase, load1, loadLine, median, seedBenchItems } from './lib.mjs';
+import { items } from './peers/contenders/schema.mjs';
+
+const distSetting = process.env.LAYER_DIST;
+const dist = distSetting
+  ? distSetting.startsWith('file:')
+    ? distSetting
+    : pathToFileURL(distSetting).href
+  : new URL('../dist', import.meta.url).href;
+const calls = Number(process.env.GC_CALLS ?? 40_000);
+const rounds = Number(process.env.GC_ROUNDS ?? 3);
+const CALLERS = 50;
+
+const url = await createDatabase('spfn_transaction_gc', { replace: true });
+await seedBenchItems(url);
+const db = await import(`${dist}/db/index.js`);
+await db.initDatabase({ url, pool: { max: 10 }, healthCheck: { enabled: false }, applicationName: 'spfn-gc' });
+await db.transaction(async () => undefined);
+const repo = db.getRepository(items);
+const id = () => 1 + Math.floor(Math.random() * 10_000);
+const cases = {
+  findById: () => repo.findById(id()),
+  'transaction(findById)': () => db.transaction(() => repo.findById(id())),
+  'transaction(findById) with deferReads: false': () =>
+    db.transaction(() => repo.findById(id()), { deferReads: false }),
+  'empty transaction (two turns)': () =>
+    db.transaction(async () => {
+      await turn();
+      await turn();
+    }),
+};
+const names = (process.env.GC_CASES ?? Object.keys(cases).join(',')).split(',');
+
+let collecting = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) collecting += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+
+const figures = Object.fromEntries(names.map((name) => [name, { cpu: [], gc: [] }]));
+const loads = [load1()];
+try {
+  // Warm-up: every case once over, so that the first one measured is not the one that pays for compiling.
+  for (const name of names) for (let i = 0; i < 2000; i++) await cases[name]();
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) {
+      const call = cases[name];
+      collecting = 0;
+      const before = process.cpuUsage();
+      await Promise.all(
+        Array.from({ length: CALLERS }, async () => {
+          for (let i = 0; i < calls / CALLERS; i++) await call();
+        }),
+      );
+      const used = process.cpuUsage(before);
+      figures[name].cpu.push((used.user + used.system) / calls);
+      figures[name].gc.push((collecting * 1000) / calls);
+      loads.push(load1());
+    }
+  }
+  console.log(
+    `${calls} calls × ${rounds} rounds per case, ${CALLERS} callers, pool 10 (${distSetting ? `build ${dist}` : 'this build'})`,
+  );
+  console.log('| case | Node CPU µs/call | of which collecting |');
+  console.log('|---|---:|---:|');
+  for (const name of names) {
+    const f = figures[name];
+    console.log(`| ${name} | ${median(f.cpu).toFixed(1)} | ${median(f.gc).toFixed(1)} |`);
+  }
+  console.log(loadLine(loads));
+} finally {
+  await db.closeDatabase();
+  await dropDatabase('spfn_transaction_gc');
+}
