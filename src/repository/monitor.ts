@@ -101,7 +101,7 @@ function countShape(operation: string, table: string, shape: (() => string) | un
   if (!store) return;
   const frame = currentFrame();
   const owner: ShapeCounts = frame ? frame.scope : (store.session ?? store);
-  const counts = (owner.shapeCounts ??= new Map());
+  const counts = (owner.shapeCounts ??= new Map<string, number>());
   const key = `${table}.${operation}${shape ? shape() : ''}`;
   const count = (counts.get(key) ?? 0) + 1;
   counts.set(key, count);
