@@ -237,8 +237,9 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
       return result;
     }
     try {
+      // Prepared by name, as BEGIN is: after its first use on a connection only Bind and Execute go out.
       await withTimeout(
-        connection.query('commit', [], 'array', false),
+        connection.query('commit', [], 'array', scope.prepare),
         END_TIMEOUT_MS,
         () => new TransactionError('COMMIT did not answer in time'),
       );
