@@ -221,25 +221,33 @@ export class TransactionScope implements ShapeCounts {
     return true;
   }
 
-  execute = async (text: string, params: readonly unknown[], mode: ResultMode, named = false): Promise<QueryResult> => {
-    if (this.#state !== 'active' || this.pastDeadline()) throw this.closedError();
-    let result: QueryResult;
-    try {
-      result = this.#begun
-        ? await this.#connection!.query(text, params, mode, this.prepare && named)
-        : await this.#first(text, params, mode, named);
-    } catch (err) {
-      // Already the transaction's own error (it ended while the statement waited for its connection).
-      if (err instanceof TransactionTimeoutError) throw err;
-      // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused.
-      // Its own error stays as the cause, typed and sanitized (the driver's error carries the parameters).
-      if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
-      throw err;
-    }
-    // A statement that returned after the deadline ran in a transaction that is now rolled back: its result
-    // must not reach the caller, who would go on as if it had been written.
+  /**
+   * Runs one statement in the transaction. Not an async function: it runs for every statement of a transaction, and
+   * settles with one reaction on the connection's promise (an async function adds two promises and a turn, each
+   * also seen by the AsyncLocalStorage hooks).
+   */
+  execute = (text: string, params: readonly unknown[], mode: ResultMode, named = false): Promise<QueryResult> => {
+    if (this.#state !== 'active' || this.pastDeadline()) return Promise.reject(this.closedError());
+    const running = this.#begun
+      ? this.#connection!.query(text, params, mode, this.prepare && named)
+      : this.#first(text, params, mode, named);
+    return running.then(this.#answered, this.#failed);
+  };
+
+  /** A statement that returned after the deadline ran in a transaction that is now rolled back: its result must
+   * not reach the caller, who would go on as if it had been written. */
+  readonly #answered = (result: QueryResult): QueryResult => {
     if (this.pastDeadline()) throw this.closedError();
     return result;
+  };
+
+  readonly #failed = (err: unknown): never => {
+    // Already the transaction's own error (it ended while the statement waited for its connection).
+    if (err instanceof TransactionTimeoutError) throw err;
+    // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused. Its own
+    // error stays as the cause, typed and sanitized (the driver's error carries the parameters).
+    if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
+    throw err;
   };
 
   /**
