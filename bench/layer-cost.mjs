@@ -3,12 +3,11 @@
 // that answers at once with one row, so no socket and no server time is in the figure (transactions: over a
 // connection that does the same). LAYER_DIST points at
 // another build (e.g. a copy of main's dist/) to compare; LAYER_CALLS sets the calls per sample (default 100000).
-import { URL } from 'node:url';
 import { eq, sql } from 'drizzle-orm';
 import { bigint, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
-import { load1, loadLine } from './lib.mjs';
+import { layerDist, load1, loadLine } from './lib.mjs';
 
-const dist = process.env.LAYER_DIST ?? new URL('../dist', import.meta.url).href;
+const { url: dist } = layerDist();
 const db = await import(`${dist}/db/index.js`);
 const { PostgresPool } = await import(`${dist}/connection/postgres-pool.js`);
 

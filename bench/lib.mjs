@@ -4,10 +4,21 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, URL } from 'node:url';
+import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 import postgres from 'postgres';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The build a bench measures: LAYER_DIST (another build's dist/, as a path or a file: URL), else this checkout's
+ * dist/. `label` names it in the output.
+ */
+export function layerDist() {
+  const setting = process.env.LAYER_DIST;
+  if (!setting) return { url: new URL('../dist', import.meta.url).href, label: 'this build' };
+  const url = setting.startsWith('file:') ? setting : pathToFileURL(setting).href;
+  return { url, label: `build ${url}` };
+}
 
 /** The admin URL of the shared server: TEST_PG_URL, else the local trust server. */
 export const adminUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -6,17 +6,11 @@
 // (absolute URL or path) to measure it instead; TX_CALLS sets the transactions per pass (default 3000).
 import { createHook } from 'node:async_hooks';
 import { Session } from 'node:inspector/promises';
-import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
-import { createDatabase, dropDatabase, loadLine, load1, seedBenchItems } from './lib.mjs';
+import { createDatabase, dropDatabase, loadLine, load1, seedBenchItems, layerDist } from './lib.mjs';
 import { items } from './peers/contenders/schema.mjs';
 
-const distSetting = process.env.LAYER_DIST;
-const dist = distSetting
-  ? distSetting.startsWith('file:')
-    ? distSetting
-    : pathToFileURL(distSetting).href
-  : new URL('../dist', import.meta.url).href;
+const { url: dist, label: build } = layerDist();
 const calls = Number(process.env.TX_CALLS ?? 3000);
 const url = await createDatabase('spfn_transaction_alloc', { replace: true });
 await seedBenchItems(url);
@@ -90,7 +84,7 @@ try {
     console.log(`${name.padEnd(20)} ${(bytes / 1024).toFixed(1)} KB allocated, ${made.toFixed(1)} promises per call`);
     loads.push(load1());
   }
-  console.log(`(${calls} calls per figure, ${distSetting ? `build ${dist}` : 'this build'}) ${loadLine(loads)}`);
+  console.log(`(${calls} calls per figure, ${build}) ${loadLine(loads)}`);
 } finally {
   session.disconnect();
   await raw.end();

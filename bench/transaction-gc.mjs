@@ -7,16 +7,10 @@
 // measure instead), GC_CALLS (calls per case and round, 40000), GC_ROUNDS (3), GC_CASES (all).
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
-import { createDatabase, dropDatabase, load1, loadLine, median, seedBenchItems } from './lib.mjs';
+import { createDatabase, dropDatabase, load1, loadLine, median, seedBenchItems, layerDist } from './lib.mjs';
 import { items } from './peers/contenders/schema.mjs';
 
-const distSetting = process.env.LAYER_DIST;
-const dist = distSetting
-  ? distSetting.startsWith('file:')
-    ? distSetting
-    : pathToFileURL(distSetting).href
-  : new URL('../dist', import.meta.url).href;
+const { url: dist, label: build } = layerDist();
 const calls = Number(process.env.GC_CALLS ?? 40_000);
 const rounds = Number(process.env.GC_ROUNDS ?? 3);
 const CALLERS = 50;
@@ -67,9 +61,7 @@ try {
       loads.push(load1());
     }
   }
-  console.log(
-    `${calls} calls × ${rounds} rounds per case, ${CALLERS} callers, pool 10 (${distSetting ? `build ${dist}` : 'this build'})`,
-  );
+  console.log(`${calls} calls × ${rounds} rounds per case, ${CALLERS} callers, pool 10 (${build})`);
   console.log('| case | Node CPU µs/call | of which collecting |');
   console.log('|---|---:|---:|');
   for (const name of names) {
