@@ -73,10 +73,9 @@ export function detached<T>(fn: () => T): T {
 }
 
 /**
- * Runs `fn` with no ambient store (the caller's other AsyncLocalStorage stores stay). Not `ambient.exit()`: on
- * Node 20 that disables and re-enables the storage, which turns the promise hooks off and on again.
- * @internal
+ * Runs `fn` with no ambient store. Not `ambient.exit()`: on Node 20 that disables and re-enables the storage, which
+ * turns the promise hooks off and on again.
  */
-export function outside<T>(fn: () => T): T {
+function outside<T>(fn: () => T): T {
   return ambient.run(undefined as unknown as AmbientStore, fn);
 }

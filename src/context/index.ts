@@ -1,7 +1,6 @@
 export {
   ambient,
   detached,
-  outside,
   type AmbientStore,
   type AmbientTransaction,
   type QueryResult,

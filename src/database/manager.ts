@@ -45,7 +45,7 @@ import {
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import { TRANSACTION_OPTIONS } from '../transaction/options.js';
 import { currentFrame, runTransaction, type AbortWatch } from '../transaction/runner.js';
-import type { Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
+import type { ServerDefaults, Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
 import { mayWrite, ReadConsistencyTracker } from '../connection/consistency.js';
 import { DrizzleClient, type Executor, type TransactionHooks } from '../connection/drizzle-client.js';
 import { HealthMonitor, type DatabaseHealth } from '../connection/health.js';
@@ -131,9 +131,7 @@ export class DatabaseManager<
   #instances: DatabaseInstances<TSchema> | undefined;
   /** The read instance whose statements may run before a transaction's BEGIN (repository reads, ADR 0009). */
   #layerReads: Database<TSchema> | undefined;
-  #readCommittedByDefault = false;
-  #serializableByDefault = false;
-  #deferrableByDefault = true;
+  #serverDefaults: ServerDefaults = { readCommitted: false, serializable: false, deferrable: true };
   #health: HealthMonitor | undefined;
   #dialect = new PgDialect();
   #schema: RelationalSchema;
@@ -161,19 +159,9 @@ export class DatabaseManager<
     return this.config.transaction.timeout;
   }
 
-  /** @internal True when the primary's default isolation level is READ COMMITTED (checked at init). */
-  get readCommittedByDefault(): boolean {
-    return this.#readCommittedByDefault;
-  }
-
-  /** @internal True when the primary's default isolation level is SERIALIZABLE (checked at init). */
-  get serializableByDefault(): boolean {
-    return this.#serializableByDefault;
-  }
-
-  /** @internal True unless the primary's `default_transaction_deferrable` was seen off at init. */
-  get deferrableByDefault(): boolean {
-    return this.#deferrableByDefault;
+  /** @internal What the primary gives a transaction that names no level or mode (read at init). */
+  get serverDefaults(): ServerDefaults {
+    return this.#serverDefaults;
   }
 
   /**
@@ -254,10 +242,7 @@ export class DatabaseManager<
       pools.push(...replicas);
 
       await this.#connect(primary, config);
-      const defaults = await transactionDefaults(primary);
-      this.#readCommittedByDefault = primary.role !== 'embedded' && defaults.readCommitted;
-      this.#serializableByDefault = defaults.serializable;
-      this.#deferrableByDefault = defaults.deferrable;
+      this.#serverDefaults = await serverDefaults(primary);
       const router = new ReadRouter(primary, replicas);
       await Promise.all(
         replicas.map(async (replica, i) => {
@@ -784,9 +769,7 @@ function reportError(text: string, err: unknown, durationMs: number, role: 'prim
  * READ COMMITTED (PostgreSQL runs READ UNCOMMITTED as READ COMMITTED) or SERIALIZABLE, and whether
  * `default_transaction_deferrable` is on (docs/adr/0011).
  */
-async function transactionDefaults(
-  primary: Pool,
-): Promise<{ readCommitted: boolean; serializable: boolean; deferrable: boolean }> {
+async function serverDefaults(primary: Pool): Promise<ServerDefaults> {
   const rows = await primary.query(
     "select current_setting('default_transaction_isolation'), current_setting('default_transaction_deferrable')",
     [],

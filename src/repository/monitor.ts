@@ -99,7 +99,7 @@ function countShape(operation: string, table: string, shape: (() => string) | un
   if (threshold === 0) return;
   const store = ambient.getStore();
   if (!store) return;
-  const frame = currentFrame();
+  const frame = currentFrame(store);
   const owner: ShapeCounts = frame ? frame.scope : (store.session ?? store);
   const counts = (owner.shapeCounts ??= new Map<string, number>());
   const key = `${table}.${operation}${shape ? shape() : ''}`;

@@ -48,8 +48,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export type AbortWatch = (abort: () => void) => () => void;
 
 /** The frame of the ambient transaction, if any. @internal */
-export function currentFrame(): TransactionFrame | undefined {
-  const tx = ambient.getStore()?.tx;
+export function currentFrame(store: AmbientStore | undefined = ambient.getStore()): TransactionFrame | undefined {
+  const tx = store?.tx;
   return tx instanceof TransactionFrame ? tx : undefined;
 }
 
@@ -136,10 +136,11 @@ function beginSql(options: TransactionOptions, marked: boolean): string {
  * when the server makes every transaction deferrable.
  */
 function deferrableMark(host: TransactionHost, options: TransactionOptions): boolean {
-  if (host.deferrableByDefault) return false;
+  const defaults = host.serverDefaults;
+  if (defaults.deferrable) return false;
   if (options.readOnly !== true) return true;
   const level = options.isolationLevel;
-  return level === undefined ? !host.serializableByDefault : level !== 'serializable';
+  return level === undefined ? !defaults.serializable : level !== 'serializable';
 }
 
 /** Errors from the database become typed errors; the caller's own errors pass through unchanged. */
@@ -324,7 +325,7 @@ function deferReads(host: TransactionHost, pool: Pool, options: TransactionOptio
   if (options.deferReads === false || pool.role === 'embedded' || pool.cancelShared === undefined) return false;
   const level = options.isolationLevel;
   // PostgreSQL runs READ UNCOMMITTED as READ COMMITTED.
-  if (level === undefined) return host.readCommittedByDefault;
+  if (level === undefined) return host.serverDefaults.readCommitted;
   return level === 'read committed' || level === 'read uncommitted';
 }
 

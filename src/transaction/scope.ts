@@ -284,6 +284,15 @@ export class TransactionScope implements ShapeCounts {
     );
   }
 
+  /**
+   * The server's own limits, counted from now to the same deadline as the runner's timer: statement_timeout, and
+   * idle_in_transaction_session_timeout a little later as a backstop.
+   */
+  #limits(): [string, string] {
+    const remaining = Math.max(1, Math.ceil(this.deadlineAt - performance.now()));
+    return [String(remaining), String(remaining + BACKSTOP_MARGIN_MS)];
+  }
+
   /** The transaction ended before its first statement got a connection: the wait for one is given up. */
   withdraw(): void {
     this.#withdrawal?.withdraw?.();
@@ -345,27 +354,15 @@ export class TransactionScope implements ShapeCounts {
     }
     this.#connection = connection;
     const begin = connection.query(this.#begin, [], 'array', this.prepare);
-    // The server's own limits count from now, to the same deadline as the runner's timer.
-    const remaining = this.timeoutMs > 0 ? Math.max(1, Math.ceil(this.deadlineAt - performance.now())) : 0;
-    const limits = [String(remaining), String(remaining + BACKSTOP_MARGIN_MS)];
     // A cancel from outside can make BEGIN fail while everything behind it, each with its own Sync, still runs: the
-    // guard ends the session then. With BEGIN marked DEFERRABLE it is one statement with the limits; otherwise a
-    // statement sets a mark in the block and the next one checks it.
-    let answers: Promise<unknown>;
-    if (this.#marked) {
-      answers = Promise.all([
-        begin,
-        this.timeoutMs > 0
-          ? connection.query(GUARDED_TIMEOUTS, limits, 'array', this.prepare)
-          : connection.query(GUARDED, [], 'array', this.prepare),
-      ]);
-    } else {
-      const mark =
-        this.timeoutMs > 0
-          ? connection.query(MARK_AND_TIMEOUTS, limits, 'array', this.prepare)
-          : connection.query(`select ${MARK}`, [], 'array', this.prepare);
-      answers = Promise.all([begin, mark, connection.query(GUARD, [], 'array', this.prepare)]);
-    }
+    // guard ends the session then. With BEGIN marked DEFERRABLE it is the statement that sets the limits; otherwise
+    // that statement sets a mark in the block and a second one checks it.
+    const timed = this.timeoutMs > 0;
+    const limits = timed ? this.#limits() : [];
+    const after = this.#marked ? (timed ? GUARDED_TIMEOUTS : GUARDED) : timed ? MARK_AND_TIMEOUTS : `select ${MARK}`;
+    const sent = [begin, connection.query(after, limits, 'array', this.prepare)];
+    if (!this.#marked) sent.push(connection.query(GUARD, [], 'array', this.prepare));
+    const answers = Promise.all(sent);
     const statement = connection.query(text, params, mode, this.prepare && named);
     try {
       await answers;

@@ -62,6 +62,16 @@ export interface TransactionOptions {
   signal?: AbortSignal;
 }
 
+/** What the primary gives a transaction that names no level or mode, read at init. @internal */
+export interface ServerDefaults {
+  /** `default_transaction_isolation` is READ COMMITTED, or READ UNCOMMITTED, which runs as it (docs/adr/0009). */
+  readonly readCommitted: boolean;
+  /** `default_transaction_isolation` is SERIALIZABLE. */
+  readonly serializable: boolean;
+  /** `default_transaction_deferrable` is not off: DEFERRABLE cannot mark a block (docs/adr/0011). */
+  readonly deferrable: boolean;
+}
+
 /** What the transaction runner needs from the database it runs on. @internal */
 export interface TransactionHost {
   /** The pool a new transaction takes its connection from. */
@@ -70,12 +80,8 @@ export interface TransactionHost {
   createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction;
   /** TRANSACTION_TIMEOUT. */
   readonly defaultTimeout: number;
-  /** True when the primary's `default_transaction_isolation` is READ COMMITTED (checked at init). */
-  readonly readCommittedByDefault: boolean;
-  /** True when the primary's `default_transaction_isolation` is SERIALIZABLE (checked at init). */
-  readonly serializableByDefault: boolean;
-  /** False when the primary's `default_transaction_deferrable` was seen off at init (docs/adr/0011). */
-  readonly deferrableByDefault: boolean;
+  /** What the primary gives a transaction that names no level or mode (read at init). */
+  readonly serverDefaults: ServerDefaults;
   /** Where transaction counts and durations go. */
   readonly metrics: DatabaseMetrics;
   /** Set when spans are recorded. */
