@@ -7,7 +7,7 @@ import { logger } from '../logger/index.js';
 import { ISOLATION_LEVELS } from '../transaction/options.js';
 import type { AbortWatch } from '../transaction/runner.js';
 import { getTransactionId } from '../transaction/transaction.js';
-import type { IsolationLevel, Transaction } from '../transaction/types.js';
+import type { IsolationLevel, Transaction, TransactionOptions } from '../transaction/types.js';
 
 const log = logger.child('transaction');
 
@@ -72,7 +72,7 @@ const TRANSACTIONAL_OPTIONS = {
 interface NodeResponse {
   readonly writableFinished: boolean;
   readonly destroyed: boolean;
-  once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
 }
 
@@ -84,7 +84,7 @@ function closeWatch(env: unknown): AbortWatch | undefined {
   const outgoing = (env as { outgoing?: Partial<NodeResponse> } | undefined)?.outgoing;
   if (
     outgoing === undefined ||
-    typeof outgoing.once !== 'function' ||
+    typeof outgoing.on !== 'function' ||
     typeof outgoing.off !== 'function' ||
     typeof outgoing.writableFinished !== 'boolean'
   ) {
@@ -99,7 +99,8 @@ function closeWatch(env: unknown): AbortWatch | undefined {
     const onClose = (): void => {
       if (!response.writableFinished) abort();
     };
-    response.once('close', onClose);
+    // `on`, not `once`: 'close' comes once, and `once` wraps each listener in two more objects.
+    response.on('close', onClose);
     return () => response.off('close', onClose);
   };
 }
@@ -128,36 +129,34 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
   let slowThreshold = options.slowThreshold;
   const logging = options.enableLogging ?? true;
   const listenToClient = options.onClientAbort !== 'complete';
+  const perRoute = routeOptions(options);
   return async function transactional(c, next) {
     const manager = getDatabaseManager();
     slowThreshold ??= manager.initialized
       ? manager.config.monitoring.slowThreshold
       : resolveDatabaseConfig().monitoring.slowThreshold;
-    const route = `${c.req.method} ${c.req.routePath}`;
     const started = performance.now();
+    const shared = perRoute(c.req.method, c.req.routePath);
+    const route = shared.route!;
     const debug = logging && log.isLevelEnabled('debug');
     const watch = listenToClient ? closeWatch(c.env) : undefined;
+    // Elsewhere than on @hono/node-server the request's signal tells that the client went away: it is the request's
+    // own, so these options are too.
+    const txOptions = listenToClient && watch === undefined ? { ...shared, signal: c.req.raw.signal } : shared;
     let txId: string | undefined;
     try {
-      // The options were checked when the middleware was made; only the request's own values are added here.
+      // The options were checked when the middleware was made; only the request's own values are added here. Not an
+      // async callback: it runs for every request, and an async function adds two promises and a turn.
       await manager.transactionChecked(
-        async (tx) => {
+        (tx) => {
           txId = getTransactionId();
           if (txId !== undefined) c.set('txId', txId);
           c.set('transaction', tx);
-          await next();
-          if (c.error) throw new HandlerFailed();
+          return next().then(() => {
+            if (c.error) throw new HandlerFailed();
+          });
         },
-        {
-          timeout: options.timeout,
-          isolationLevel: options.isolationLevel,
-          readOnly: options.readOnly,
-          deferReads: options.deferReads,
-          name: route,
-          route,
-          propagation: 'required',
-          signal: listenToClient && watch === undefined ? c.req.raw.signal : undefined,
-        },
+        txOptions,
         watch,
       );
       if (debug) log.debug({ txId, route }, 'transaction committed');
@@ -175,5 +174,41 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
         dbEvents.emit('transaction:slow', { txId, name: route, route, durationMs });
       }
     }
+  };
+}
+
+/** Routes whose transaction options are kept; past it (routes are a fixed set, so only a misuse gets there) they
+ * are made per request. */
+const MAX_ROUTES = 1000;
+
+/**
+ * The transaction options of each route, made once per method and route pattern instead of once per request (the
+ * options object and the route label would otherwise be allocated for every request).
+ */
+function routeOptions(options: TransactionalOptions): (method: string, routePath: string) => TransactionOptions {
+  const byMethod = new Map<string, Map<string, TransactionOptions>>();
+  let size = 0;
+  const make = (method: string, routePath: string): TransactionOptions => {
+    const route = `${method} ${routePath}`;
+    return {
+      timeout: options.timeout,
+      isolationLevel: options.isolationLevel,
+      readOnly: options.readOnly,
+      deferReads: options.deferReads,
+      name: route,
+      route,
+      propagation: 'required',
+    };
+  };
+  return (method, routePath) => {
+    let routes = byMethod.get(method);
+    const known = routes?.get(routePath);
+    if (known !== undefined) return known;
+    if (size >= MAX_ROUTES) return make(method, routePath);
+    if (routes === undefined) byMethod.set(method, (routes = new Map<string, TransactionOptions>()));
+    const made = make(method, routePath);
+    routes.set(routePath, made);
+    size++;
+    return made;
   };
 }
