@@ -179,20 +179,9 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
   }
 
   let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
-  let expiredAfter = timeoutMs;
-  let interrupt: ((err: Error) => void) | undefined;
-  const expire = (afterMs: number): void => {
-    if (scope.state !== 'active') return;
-    timedOut = true;
-    expiredAfter = afterMs;
-    scope.state = 'timed-out';
-    interrupt?.(new TransactionTimeoutError(afterMs));
-  };
-  const abort = (): void => expire(Math.round(performance.now() - scope.startedAt));
-  scope.onDeadline = () => expire(timeoutMs);
   // Node fires a longer timer at once; the options validator keeps the timeout below it anyway.
-  if (timeoutMs > 0) timer = setTimeout(() => expire(timeoutMs), Math.min(timeoutMs, MAX_TIMER_MS));
+  if (timeoutMs > 0) timer = setTimeout(expireScope, Math.min(timeoutMs, MAX_TIMER_MS), scope);
+  const abort = scope.abort;
   const entry = running.add(abort);
   const signal = options.signal;
   signal?.addEventListener('abort', abort);
@@ -204,7 +193,7 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
     // One promise settles with the callback or with the deadline (timer, abort signal, shutdown), whichever
     // comes first; the callback may still be running after a timeout, and its later failure must not surface.
     const result = await new Promise<T>((resolve, reject) => {
-      interrupt = reject;
+      scope.interrupt = reject;
       // A watch may call abort at once (the client is gone already): the interrupt is set by then.
       unwatch = watch?.(abort);
       if (signal?.aborted) abort();
@@ -260,8 +249,10 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
   } catch (err) {
     clearTimeout(timer);
     if (scope.state === 'committed' || scope.state === 'rolled-back') throw err;
-    // The server's own statement_timeout can end a statement a moment before our timer: onDeadline sets timedOut.
+    // The server's own statement_timeout can end a statement a moment before our timer: that expires the scope too.
     scope.endedByDeadline(err);
+    const expiredAfter = scope.expiredAfter;
+    const timedOut = expiredAfter !== undefined;
     if (scope.state === 'active' || scope.state === 'timed-out') scope.state = 'ending';
     // Reads run before BEGIN and still running are cancelled too (where that is safe; see cancelDeferred).
     const deferred = timedOut ? scope.cancelDeferred() : undefined;
@@ -290,11 +281,16 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
     signal?.removeEventListener('abort', abort);
     unwatch?.();
     // The async context keeps the frame (and so the scope) for as long as any promise made in the callback lives,
-    // and the garbage collector learns late that old promises are dead: the scope must not keep this call's
-    // closures, which reach the callback and through it the whole request. See detach().
-    scope.onDeadline = undefined;
+    // and the garbage collector learns late that old promises are dead: the scope must not keep this call's wait,
+    // whose promise reaches this call and through it the callback and the whole request. See detach().
+    scope.interrupt = undefined;
     frame.detach(true);
   }
+}
+
+/** The deadline timer's callback: a function of the scope alone (see TransactionScope.expire). */
+function expireScope(scope: TransactionScope): void {
+  scope.expire(scope.timeoutMs);
 }
 
 /**

@@ -94,11 +94,13 @@ export class TransactionScope implements ShapeCounts {
   /** `performance.now()` past which the transaction may not commit nor run a statement; Infinity without one. */
   readonly deadlineAt: number;
   /**
-   * Called (once, by {@link pastDeadline}) when a statement finds the deadline passed before the timer fired —
-   * always the case on PGlite, which runs a statement on this thread so no timer fires during it. The runner
-   * rolls back as on a timer.
+   * Ends the transaction now, as if its deadline had passed after as long as it ran (an abort signal, a client
+   * that went away, shutdown). A method bound to the scope alone: see {@link expire}.
    */
-  onDeadline: (() => void) | undefined;
+  readonly abort = (): void => this.expire(Math.round(performance.now() - this.startedAt));
+  /** Settles the runner's wait with the timeout error; set while the runner waits on the callback. */
+  #interrupt: ((err: Error) => void) | undefined;
+  #expiredAfter: number | undefined;
   readonly #pool: Pool;
   readonly #deferReads: boolean;
   /** The connection, once the first statement took it. */
@@ -153,6 +155,31 @@ export class TransactionScope implements ShapeCounts {
     return this.#timedOut;
   }
 
+  /** After how many milliseconds {@link expire} ended the transaction; undefined while it did not. */
+  get expiredAfter(): number | undefined {
+    return this.#expiredAfter;
+  }
+
+  /** What settles the runner's wait on the callback when the deadline passes; undefined once it stopped waiting. */
+  set interrupt(interrupt: ((err: Error) => void) | undefined) {
+    this.#interrupt = interrupt;
+  }
+
+  /**
+   * The deadline passed (the timer, a statement that found it passed, the server's statement_timeout) or the
+   * transaction was aborted: marks it timed out and settles the runner's wait, which rolls it back. Once only, and
+   * only while it is active. The deadline's state lives here, not in closures of the runner: the scope is reachable
+   * from every promise made in the transaction's async context, and a closure over the runner's call would make the
+   * caller's callback (and the whole request) reachable from them too, which kept requests alive through
+   * young-generation collections (docs/adr/0010).
+   */
+  expire(afterMs: number): void {
+    if (this.#state !== 'active') return;
+    this.#expiredAfter = afterMs;
+    this.state = 'timed-out';
+    this.#interrupt?.(new TransactionTimeoutError(afterMs));
+  }
+
   /** The connection, once the first statement took it and sent BEGIN on it (a transaction on the server to end). */
   get connection(): PooledConnection | undefined {
     return this.#connection;
@@ -196,28 +223,27 @@ export class TransactionScope implements ShapeCounts {
   }
 
   /**
-   * True once the deadline passed; the first time, while the transaction is still active, it hands over to the
-   * runner's `onDeadline` (which marks it timed out and rolls it back).
+   * True once the deadline passed; the first time, while the transaction is still active, it {@link expire}s it —
+   * always the way on PGlite, which runs a statement on this thread so no timer fires during it.
    */
   pastDeadline(): boolean {
     if (performance.now() < this.deadlineAt) return false;
-    if (this.#state === 'active') this.onDeadline?.();
+    this.expire(this.timeoutMs);
     return true;
   }
 
   /**
    * True when `err`, thrown by a statement of this transaction, is the deadline's doing: the transaction had timed
    * out already, or the statement was cancelled (57014) at or past the deadline — the server's statement_timeout,
-   * which may answer a moment before the runner's timer fires. The first time, it hands over to `onDeadline`, as
-   * {@link pastDeadline} does. A cancel before the deadline (another session's `pg_cancel_backend`, the caller's
+   * which may answer a moment before the runner's timer fires. The first time, it {@link expire}s the
+   * transaction, as {@link pastDeadline} does. A cancel before the deadline (another session's `pg_cancel_backend`, the caller's
    * own `SET LOCAL statement_timeout`) is not the deadline's: it stays a QueryTimeoutError.
    */
   endedByDeadline(err: unknown): boolean {
     if (this.#timedOut) return true;
     if (this.#state !== 'active' || findServerError(err)?.code !== '57014') return false;
     if (performance.now() < this.deadlineAt - DEADLINE_SLACK_MS) return false;
-    this.onDeadline?.();
-    if (this.#state === 'active') this.state = 'timed-out';
+    this.expire(this.timeoutMs);
     return true;
   }
 
