@@ -54,6 +54,7 @@ export default tseslint.config(
         performance: 'readonly',
         fetch: 'readonly',
         URL: 'readonly',
+        Request: 'readonly',
       },
     },
   },

@@ -1,0 +1,104 @@
+// node bench/hono-gc.mjs (after npm run build): what a route costs the process when a Hono app is called in-process
+// (app.fetch, no sockets, 50 callers at once): Node CPU µs and collector µs per request, and the share of young
+// objects each scavenge kept and moved to the old generation (from --trace-gc-nvp). Without sockets and a load
+// generator on the same two cores these figures move far less than bench/peers/http.mjs. A fresh process per cell,
+// rounds interleaved and rotated, medians. Routes: a repository read, the same behind a pass-through middleware,
+// under Transactional(), a constant answer in transaction(), and the constant answer alone.
+// Settings: HONO_ROUTES, HONO_ROUNDS (3), HONO_SECONDS (3), LAYER_DIST (another build's dist/).
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createDatabase,
+  dropDatabase,
+  layerDist,
+  list,
+  load1,
+  loadLine,
+  median,
+  rotate,
+  seedBenchItems,
+} from './lib.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { url: dist, label: build } = layerDist();
+const rounds = Number(process.env.HONO_ROUNDS ?? 3);
+const routes = list(process.env.HONO_ROUTES, [
+  'repository',
+  'middleware',
+  'transactional',
+  'transaction-constant',
+  'constant',
+]);
+
+/** Runs one cell; the nvp lines between MEASURE and END give the young-generation figures. */
+function cell(url, route) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--trace-gc-nvp', join(here, 'hono-gc-cell.mjs'), dist, url, route], {
+      env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+    child.on('close', () => {
+      const lines = out.split('\n');
+      const from = lines.indexOf('MEASURE');
+      const to = lines.indexOf('END');
+      let allocated = 0;
+      let promoted = 0;
+      let survived = 0;
+      for (const line of lines.slice(from + 1, to)) {
+        if (!line.includes(' gc=s ')) continue;
+        const field = (name) => Number(new RegExp(` ${name}=(\\d+)`).exec(line)?.[1] ?? 0);
+        allocated += field('allocated');
+        promoted += field('promoted');
+        survived += field('new_space_survived');
+      }
+      try {
+        const result = JSON.parse(lines.filter((l) => l.startsWith('{')).pop());
+        resolve({
+          ...result,
+          promotedPct: allocated ? (100 * promoted) / allocated : 0,
+          survivedPct: allocated ? (100 * survived) / allocated : 0,
+        });
+      } catch {
+        resolve({ failed: true });
+      }
+    });
+  });
+}
+
+const url = await createDatabase('spfn_hono_gc', { replace: true });
+await seedBenchItems(url);
+const results = Object.fromEntries(routes.map((r) => [r, []]));
+const loads = [load1()];
+try {
+  for (let round = 0; round < rounds; round++) {
+    for (const route of rotate(routes, round)) {
+      const result = await cell(url, route);
+      loads.push(load1());
+      if (result.failed) {
+        console.error(`  round ${round + 1} ${route}: failed`);
+        continue;
+      }
+      results[route].push(result);
+      console.error(
+        `  round ${round + 1}/${rounds} ${route}: ${result.cpuUs.toFixed(1)} µs CPU, ${result.gcUs.toFixed(1)} µs GC, ` +
+          `${result.promotedPct.toFixed(1)} % promoted`,
+      );
+    }
+  }
+} finally {
+  await dropDatabase('spfn_hono_gc');
+}
+
+const fmt = (xs, key) => (xs.length ? median(xs.map((x) => x[key])).toFixed(1) : '—');
+console.log(`Hono in-process, ${build}, ${new Date().toISOString()}: ${rounds} rounds, 50 callers, pool 10.`);
+console.log(loadLine(loads));
+console.log('\n| route | CPU µs / request | collector µs / request | promoted % | rounds (promoted %) |');
+console.log('|---|---:|---:|---:|---|');
+for (const route of routes) {
+  const xs = results[route];
+  const each = xs.map((x) => x.promotedPct.toFixed(1)).join(' / ');
+  console.log(`| ${route} | ${fmt(xs, 'cpuUs')} | ${fmt(xs, 'gcUs')} | ${fmt(xs, 'promotedPct')} | ${each} |`);
+}
