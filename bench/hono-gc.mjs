@@ -5,7 +5,6 @@
 // rounds interleaved and rotated, medians. Routes: a repository read, the same behind a pass-through middleware,
 // under Transactional(), a constant answer in transaction(), and the constant answer alone.
 // Settings: HONO_ROUTES, HONO_ROUNDS (3), HONO_SECONDS (3), LAYER_DIST (another build's dist/).
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,6 +16,7 @@ import {
   loadLine,
   median,
   rotate,
+  runJsonChild,
   seedBenchItems,
 } from './lib.mjs';
 
@@ -32,40 +32,29 @@ const routes = list(process.env.HONO_ROUTES, [
 ]);
 
 /** Runs one cell; the nvp lines between MEASURE and END give the young-generation figures. */
-function cell(url, route) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--trace-gc-nvp', join(here, 'hono-gc-cell.mjs'), dist, url, route], {
-      env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
-    child.on('close', () => {
-      const lines = out.split('\n');
-      const from = lines.indexOf('MEASURE');
-      const to = lines.indexOf('END');
-      let allocated = 0;
-      let promoted = 0;
-      let survived = 0;
-      for (const line of lines.slice(from + 1, to)) {
-        if (!line.includes(' gc=s ')) continue;
-        const field = (name) => Number(new RegExp(` ${name}=(\\d+)`).exec(line)?.[1] ?? 0);
-        allocated += field('allocated');
-        promoted += field('promoted');
-        survived += field('new_space_survived');
-      }
-      try {
-        const result = JSON.parse(lines.filter((l) => l.startsWith('{')).pop());
-        resolve({
-          ...result,
-          promotedPct: allocated ? (100 * promoted) / allocated : 0,
-          survivedPct: allocated ? (100 * survived) / allocated : 0,
-        });
-      } catch {
-        resolve({ failed: true });
-      }
-    });
+async function cell(url, route) {
+  const result = await runJsonChild(join(here, 'hono-gc-cell.mjs'), [dist, url, route], {
+    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    nodeArgs: ['--trace-gc-nvp'],
+    keepStdout: true,
   });
+  if (result.failed) return result;
+  const lines = result.stdout.split('\n');
+  let allocated = 0;
+  let promoted = 0;
+  let survived = 0;
+  for (const line of lines.slice(lines.indexOf('MEASURE') + 1, lines.indexOf('END'))) {
+    if (!line.includes(' gc=s ')) continue;
+    const field = (name) => Number(new RegExp(` ${name}=(\\d+)`).exec(line)?.[1] ?? 0);
+    allocated += field('allocated');
+    promoted += field('promoted');
+    survived += field('new_space_survived');
+  }
+  return {
+    ...result,
+    promotedPct: allocated ? (100 * promoted) / allocated : 0,
+    survivedPct: allocated ? (100 * survived) / allocated : 0,
+  };
 }
 
 const url = await createDatabase('spfn_hono_gc', { replace: true });
@@ -78,7 +67,7 @@ try {
       const result = await cell(url, route);
       loads.push(load1());
       if (result.failed) {
-        console.error(`  round ${round + 1} ${route}: failed`);
+        console.error(`  round ${round + 1} ${route}: failed: ${result.failed}`);
         continue;
       }
       results[route].push(result);

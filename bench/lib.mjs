@@ -193,13 +193,18 @@ export function writeResults(prefix, started, data) {
 /**
  * Runs `node [nodeArgs] script args` and resolves with its last stdout line parsed as JSON, or `{ failed }` with
  * the last three lines of stderr when it exits non-zero or prints no JSON (never rejects). `echo` also copies the
- * child's stderr to this process's as it comes (progress of a long child).
+ * child's stderr to this process's as it comes (progress of a long child). `keepStdout` adds the whole stdout as
+ * `stdout` (a child run under a tracing flag such as --trace-gc-nvp prints its figures there).
  * @param {string} script
  * @param {string[]} args
- * @param {{ cwd?: string, env?: Record<string, string | undefined>, timeout?: number, nodeArgs?: string[], echo?: boolean }} [options]
- * @returns {Promise<{ failed?: string } & Record<string, unknown>>}
+ * @param {{ cwd?: string, env?: Record<string, string | undefined>, timeout?: number, nodeArgs?: string[], echo?: boolean, keepStdout?: boolean }} [options]
+ * @returns {Promise<{ failed?: string, stdout?: string } & Record<string, unknown>>}
  */
-export function runJsonChild(script, args, { cwd, env, timeout, nodeArgs = [], echo = false } = {}) {
+export function runJsonChild(
+  script,
+  args,
+  { cwd, env, timeout, nodeArgs = [], echo = false, keepStdout = false } = {},
+) {
   const tail = (text) => text.trim().split('\n').slice(-3).join(' ');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
@@ -220,7 +225,7 @@ export function runJsonChild(script, args, { cwd, env, timeout, nodeArgs = [], e
       const failed = code !== 0 ? tail(stderr || `exited with ${code ?? signal}`) : undefined;
       const line = stdout.trim().split('\n').pop();
       try {
-        resolve({ ...JSON.parse(line), failed });
+        resolve({ ...JSON.parse(line), failed, ...(keepStdout ? { stdout } : {}) });
       } catch {
         resolve({ failed: failed ?? tail(stderr || 'no JSON line on stdout') });
       }

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import { checkOptions, is, LIMITS, resolveDatabaseConfig, within, type ShapeOf } from '../config/index.js';
 import { getDatabaseManager } from './default.js';
 import { dbEvents } from '../events/index.js';
@@ -136,7 +137,7 @@ export function Transactional(options: TransactionalOptions = {}): MiddlewareHan
       ? manager.config.monitoring.slowThreshold
       : resolveDatabaseConfig().monitoring.slowThreshold;
     const started = performance.now();
-    const shared = perRoute(c.req.method, c.req.routePath);
+    const shared = perRoute(c.req.method, routePath(c));
     const route = shared.route!;
     const debug = logging && log.isLevelEnabled('debug');
     const watch = listenToClient ? closeWatch(c.env) : undefined;
@@ -185,11 +186,11 @@ const MAX_ROUTES = 1000;
  * The transaction options of each route, made once per method and route pattern instead of once per request (the
  * options object and the route label would otherwise be allocated for every request).
  */
-function routeOptions(options: TransactionalOptions): (method: string, routePath: string) => TransactionOptions {
+function routeOptions(options: TransactionalOptions): (method: string, path: string) => TransactionOptions {
   const byMethod = new Map<string, Map<string, TransactionOptions>>();
   let size = 0;
-  const make = (method: string, routePath: string): TransactionOptions => {
-    const route = `${method} ${routePath}`;
+  const make = (method: string, path: string): TransactionOptions => {
+    const route = `${method} ${path}`;
     return {
       timeout: options.timeout,
       isolationLevel: options.isolationLevel,
@@ -200,14 +201,14 @@ function routeOptions(options: TransactionalOptions): (method: string, routePath
       propagation: 'required',
     };
   };
-  return (method, routePath) => {
+  return (method, path) => {
     let routes = byMethod.get(method);
-    const known = routes?.get(routePath);
+    const known = routes?.get(path);
     if (known !== undefined) return known;
-    if (size >= MAX_ROUTES) return make(method, routePath);
+    if (size >= MAX_ROUTES) return make(method, path);
     if (routes === undefined) byMethod.set(method, (routes = new Map<string, TransactionOptions>()));
-    const made = make(method, routePath);
-    routes.set(routePath, made);
+    const made = make(method, path);
+    routes.set(path, made);
     size++;
     return made;
   };

@@ -98,8 +98,8 @@ export class TransactionScope implements ShapeCounts {
    * that went away, shutdown). A method bound to the scope alone: see {@link expire}.
    */
   readonly abort = (): void => this.expire(Math.round(performance.now() - this.startedAt));
-  /** Settles the runner's wait with the timeout error; set while the runner waits on the callback. */
-  #interrupt: ((err: Error) => void) | undefined;
+  /** What settles the runner's wait on the callback when the deadline passes; undefined once it stopped waiting. */
+  interrupt: ((err: Error) => void) | undefined = undefined;
   #expiredAfter: number | undefined;
   readonly #pool: Pool;
   readonly #deferReads: boolean;
@@ -112,8 +112,8 @@ export class TransactionScope implements ShapeCounts {
   readonly #begin: string;
   readonly #marked: boolean;
   #txId: string | undefined;
-  #state: ScopeState = 'active';
-  #timedOut = false;
+  /** Where the transaction is in its life; `'timed-out'` only through {@link expire}. */
+  state: ScopeState = 'active';
   #savepoints = 0;
   /**
    * The first statement's connection and BEGIN, while under way (statements started together wait for it).
@@ -141,28 +141,12 @@ export class TransactionScope implements ShapeCounts {
     return (this.#txId ??= randomUUID());
   }
 
-  get state(): ScopeState {
-    return this.#state;
-  }
-
-  set state(next: ScopeState) {
-    if (next === 'timed-out') this.#timedOut = true;
-    this.#state = next;
-  }
-
-  /** True once the deadline passed: every later statement gets TransactionTimeoutError. */
-  get timedOut(): boolean {
-    return this.#timedOut;
-  }
-
-  /** After how many milliseconds {@link expire} ended the transaction; undefined while it did not. */
+  /**
+   * After how many milliseconds {@link expire} ended the transaction (from then on every statement gets
+   * TransactionTimeoutError); undefined while it did not.
+   */
   get expiredAfter(): number | undefined {
     return this.#expiredAfter;
-  }
-
-  /** What settles the runner's wait on the callback when the deadline passes; undefined once it stopped waiting. */
-  set interrupt(interrupt: ((err: Error) => void) | undefined) {
-    this.#interrupt = interrupt;
   }
 
   /**
@@ -174,10 +158,10 @@ export class TransactionScope implements ShapeCounts {
    * young-generation collections (docs/adr/0010).
    */
   expire(afterMs: number): void {
-    if (this.#state !== 'active') return;
+    if (this.state !== 'active') return;
     this.#expiredAfter = afterMs;
     this.state = 'timed-out';
-    this.#interrupt?.(new TransactionTimeoutError(afterMs));
+    this.interrupt?.(new TransactionTimeoutError(afterMs));
   }
 
   /** The connection, once the first statement took it and sent BEGIN on it (a transaction on the server to end). */
@@ -217,7 +201,7 @@ export class TransactionScope implements ShapeCounts {
 
   /** The error a statement gets when the transaction can no longer take one; `cause`: the statement's own error. */
   closedError(cause?: unknown): Error {
-    return this.#timedOut
+    return this.#expiredAfter !== undefined
       ? new TransactionTimeoutError(this.timeoutMs, cause === undefined ? {} : { cause })
       : new TransactionError(`Transaction ${this.txId} has already ended; its handle cannot be used any more`);
   }
@@ -240,8 +224,8 @@ export class TransactionScope implements ShapeCounts {
    * own `SET LOCAL statement_timeout`) is not the deadline's: it stays a QueryTimeoutError.
    */
   endedByDeadline(err: unknown): boolean {
-    if (this.#timedOut) return true;
-    if (this.#state !== 'active' || findServerError(err)?.code !== '57014') return false;
+    if (this.#expiredAfter !== undefined) return true;
+    if (this.state !== 'active' || findServerError(err)?.code !== '57014') return false;
     if (performance.now() < this.deadlineAt - DEADLINE_SLACK_MS) return false;
     this.expire(this.timeoutMs);
     return true;
@@ -253,7 +237,7 @@ export class TransactionScope implements ShapeCounts {
    * also seen by the AsyncLocalStorage hooks).
    */
   execute = (text: string, params: readonly unknown[], mode: ResultMode, named = false): Promise<QueryResult> => {
-    if (this.#state !== 'active' || this.pastDeadline()) return Promise.reject(this.closedError());
+    if (this.state !== 'active' || this.pastDeadline()) return Promise.reject(this.closedError());
     const running = this.#begun
       ? this.#connection!.query(text, params, mode, this.prepare && named)
       : this.#first(text, params, mode, named);
@@ -289,7 +273,7 @@ export class TransactionScope implements ShapeCounts {
   };
 
   #deferredRead(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
-    if (this.#state !== 'active' || this.pastDeadline()) return Promise.reject(this.closedError());
+    if (this.state !== 'active' || this.pastDeadline()) return Promise.reject(this.closedError());
     const watch: DeferredRead = { running: undefined };
     const running = this.#pool.query(text, params, mode, this.prepare && named, watch);
     watch.running = running;
@@ -344,7 +328,7 @@ export class TransactionScope implements ShapeCounts {
     if (this.#opening) {
       // Another statement of this transaction is opening it (statements started together): run after its BEGIN.
       await this.#opening;
-      if (this.#state !== 'active') throw this.closedError();
+      if (this.state !== 'active') throw this.closedError();
       return this.#connection!.query(text, params, mode, this.prepare && named);
     }
     let opened!: () => void;
@@ -364,13 +348,13 @@ export class TransactionScope implements ShapeCounts {
     } catch (err) {
       // Nothing began: a later statement may try again. A wait given up because the transaction ended is that.
       this.#opening = undefined;
-      const reason = this.#state === 'active' ? err : this.closedError();
+      const reason = this.state === 'active' ? err : this.closedError();
       failed(reason);
       throw reason;
     } finally {
       this.#withdrawal = undefined;
     }
-    if (this.#state !== 'active' || this.pastDeadline()) {
+    if (this.state !== 'active' || this.pastDeadline()) {
       // The transaction ended (its deadline, its callback returned) while the connection was on its way.
       connection.release();
       this.#opening = undefined;
