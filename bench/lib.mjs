@@ -223,9 +223,13 @@ export function runJsonChild(
     child.on('error', (err) => (stderr += String(err)));
     child.on('close', (code, signal) => {
       const failed = code !== 0 ? tail(stderr || `exited with ${code ?? signal}`) : undefined;
-      const line = stdout.trim().split('\n').pop();
+      // The last JSON line: a child run with --trace-gc-nvp may print a collector line after it (while it closes).
+      const line = stdout
+        .trim()
+        .split('\n')
+        .findLast((l) => l.startsWith('{'));
       try {
-        resolve({ ...JSON.parse(line), failed, ...(keepStdout ? { stdout } : {}) });
+        resolve({ ...JSON.parse(line ?? ''), failed, ...(keepStdout ? { stdout } : {}) });
       } catch {
         resolve({ failed: failed ?? tail(stderr || 'no JSON line on stdout') });
       }

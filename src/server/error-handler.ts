@@ -1,5 +1,6 @@
 import type { ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
 import { DatabaseError, findServerError, toDatabaseError } from '../errors/index.js';
 import { errorBody, httpStatusOf } from '../http/index.js';
 import { logger } from '../logger/index.js';
@@ -42,14 +43,14 @@ export function errorHandler(): ErrorHandler {
     if (isDatabaseFailure(err)) {
       const mapped = toDatabaseError(err);
       const status = httpStatusOf(mapped);
-      const route = `${c.req.method} ${c.req.routePath}`;
+      const route = `${c.req.method} ${routePath(c)}`;
       // A client that went away ended its own request (Transactional() rolled it back): nothing failed.
       if (status >= 500 && c.req.raw.signal.aborted) log.debug({ code: mapped.code, route }, 'client went away');
       else if (status >= 500) log.error({ err: mapped, route }, 'request failed');
       return c.json(errorBody(mapped), status as 500);
     }
     if (isMalformedJson(err)) return errorJson(400, 'The request body is not valid JSON', 'MALFORMED_JSON');
-    log.error({ err, route: `${c.req.method} ${c.req.routePath}` }, 'request failed');
+    log.error({ err, route: `${c.req.method} ${routePath(c)}` }, 'request failed');
     return errorJson(500, 'Internal server error', 'INTERNAL_ERROR');
   };
 }

@@ -154,6 +154,8 @@ describe('no log line carries a value', () => {
     expect(body).not.toContain(MARKER);
     const line = logs.lines.find((l) => l.includes('request failed') && l.includes('P0001'));
     expect(line, 'the failure is logged with its SQLSTATE').toBeDefined();
+    // The route is the pattern the request matched (never the URL, which may carry values).
+    expect(line).toContain('GET /raise');
     expect(logs.text()).not.toContain(MARKER);
   });
 
