@@ -51,6 +51,7 @@ export default tseslint.config(
         console: 'readonly',
         process: 'readonly',
         setTimeout: 'readonly',
+        clearTimeout: 'readonly',
         performance: 'readonly',
         fetch: 'readonly',
         URL: 'readonly',

@@ -3,17 +3,22 @@
 // docs/adr/0009), in transaction({ deferReads: false }) (BEGIN, the guarded limits, the select, COMMIT), and an
 // empty transaction(): what a per-request transaction costs the process, collector included (docs/adr/0010).
 // Cases run in turn in one process after one warm-up transaction (AsyncLocalStorage on for all of them); rounds
-// repeat the cases; each figure is the median of the rounds. Settings: LAYER_DIST (another build's dist/ to
-// measure instead), GC_CALLS (calls per case and round, 40000), GC_ROUNDS (3), GC_CASES (all).
+// repeat the cases; each figure is the median of the rounds. The 3-statement transaction of bench/peers (select,
+// update, insert) is there too, through the repository, through prepare() and as raw postgres.js `sql.begin`: in one
+// process, so that the per-process differences of fresh cells (which GC mode V8 settles in, what it compiled) do not
+// enter the comparison. Settings: LAYER_DIST (another build's dist/ to measure instead), GC_CALLS (calls per case
+// and round, 40000), GC_ROUNDS (3), GC_CASES (all but the tx3 cases), GC_CALLERS (50).
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
+import { eq, sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { createDatabase, dropDatabase, load1, loadLine, median, seedBenchItems, layerDist } from './lib.mjs';
 import { items } from './peers/contenders/schema.mjs';
 
 const { url: dist, label: build } = layerDist();
 const calls = Number(process.env.GC_CALLS ?? 40_000);
 const rounds = Number(process.env.GC_ROUNDS ?? 3);
-const CALLERS = 50;
+const CALLERS = Number(process.env.GC_CALLERS ?? 50);
 
 const url = await createDatabase('spfn_transaction_gc', { replace: true });
 await seedBenchItems(url);
@@ -21,7 +26,53 @@ const db = await import(`${dist}/db/index.js`);
 await db.initDatabase({ url, pool: { max: 10 }, healthCheck: { enabled: false }, applicationName: 'spfn-gc' });
 await db.transaction(async () => undefined);
 const repo = db.getRepository(items);
+const raw = postgres(url, { max: 10, onnotice: () => undefined });
+const select = db.prepare((d, p) =>
+  d
+    .select()
+    .from(items)
+    .where(eq(items.id, p('id'))),
+);
+const update = db.prepare((d, p) =>
+  d
+    .update(items)
+    .set({ qty: 2, updatedAt: sql`now()` })
+    .where(eq(items.id, p('id')))
+    .returning(),
+);
+const insert = db.prepare((d, p) =>
+  d
+    .insert(items)
+    .values({ name: p('name'), qty: 1 })
+    .returning(),
+);
 const id = () => 1 + Math.floor(Math.random() * 10_000);
+const tx3 = {
+  'tx3 repository': () => {
+    const key = id();
+    return db.transaction(async () => {
+      await repo.findById(key);
+      await repo.update(key, { qty: 2 });
+      await repo.save({ name: 'gc', qty: 1 });
+    });
+  },
+  'tx3 prepare()': () => {
+    const key = id();
+    return db.transaction(async () => {
+      await select.execute({ id: key });
+      await update.execute({ id: key });
+      await insert.execute({ name: 'gc' });
+    });
+  },
+  'tx3 raw sql.begin': () => {
+    const key = id();
+    return raw.begin(async (t) => {
+      await t`select * from bench_items where id = ${key}`;
+      await t`update bench_items set qty = ${2}, updated_at = now() where id = ${key} returning *`;
+      await t`insert into bench_items (name, qty) values (${'gc'}, ${1}) returning *`;
+    });
+  },
+};
 const cases = {
   findById: () => repo.findById(id()),
   'transaction(findById)': () => db.transaction(() => repo.findById(id())),
@@ -33,7 +84,13 @@ const cases = {
       await turn();
     }),
 };
-const names = (process.env.GC_CASES ?? Object.keys(cases).join(',')).split(',');
+Object.assign(cases, tx3);
+const names = (
+  process.env.GC_CASES ??
+  Object.keys(cases)
+    .filter((name) => !(name in tx3))
+    .join(',')
+).split(',');
 
 let collecting = 0;
 new PerformanceObserver((list) => {
@@ -70,6 +127,7 @@ try {
   }
   console.log(loadLine(loads));
 } finally {
+  await raw.end();
   await db.closeDatabase();
   await dropDatabase('spfn_transaction_gc');
 }
