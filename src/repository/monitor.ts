@@ -23,7 +23,9 @@ export interface MonitorConfig {
 /**
  * Runs one repository operation, timing it: over the slow threshold it logs and emits `query:slow`; on failure
  * it logs and emits `query:error` and rethrows the mapped error. Payloads carry the operation, table, duration,
- * role and txId, never parameter values. With a tracer, the call is a span.
+ * role and txId, never parameter values. With a tracer, the call is a span. `pick` turns the statement's result
+ * into the method's (the first row, say) in the same reaction as the timing: one promise fewer per call than a
+ * `.then` of its own, and every promise costs the AsyncLocalStorage hooks too once a transaction ran.
  * @internal
  */
 export function monitored<T>(
@@ -31,13 +33,14 @@ export function monitored<T>(
   operation: string,
   table: string,
   role: Role,
-  run: () => Promise<T>,
+  run: () => Promise<unknown>,
   shape?: () => string,
+  pick?: (result: unknown) => T,
 ): Promise<T> {
   const tracer = config.tracer;
-  if (tracer === undefined) return observed(config, operation, table, role, run, shape);
+  if (tracer === undefined) return observed(config, operation, table, role, run, shape, pick);
   return traceRepositoryCall(tracer, operation, table, role, () =>
-    observed(config, operation, table, role, run, shape),
+    observed(config, operation, table, role, run, shape, pick),
   );
 }
 
@@ -46,14 +49,16 @@ function observed<T>(
   operation: string,
   table: string,
   role: Role,
-  run: () => Promise<T>,
+  run: () => Promise<unknown>,
   shape: (() => string) | undefined,
+  pick: ((result: unknown) => T) | undefined,
 ): Promise<T> {
   if (!config.enabled) {
     // Statements run through this package's Drizzle session, which rejects with mapped errors already; only
     // something thrown before a statement ran (a bad value, a missing id column) still needs mapping.
     try {
-      return run();
+      const running = run();
+      return pick === undefined ? (running as Promise<T>) : running.then(pick);
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
@@ -64,7 +69,7 @@ function observed<T>(
     (result) => {
       const durationMs = performance.now() - started;
       if (durationMs >= config.slowThreshold) reportSlow(operation, table, role, durationMs);
-      return result;
+      return pick === undefined ? (result as T) : pick(result);
     },
     (err: unknown) => {
       const durationMs = performance.now() - started;

@@ -138,8 +138,14 @@ export class Repository<TTable extends PgTable> {
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
-    return monitored(s.monitor, 'findById', this.#info.name, this.#readRole(s), () =>
-      statement.execute({ id }).then(firstRowOrNull),
+    return monitored(
+      s.monitor,
+      'findById',
+      this.#info.name,
+      this.#readRole(s),
+      () => statement.execute({ id }),
+      undefined,
+      firstRowOrNull,
     ) as Promise<RowOf<TTable> | null>;
   }
 
@@ -351,17 +357,18 @@ export class Repository<TTable extends PgTable> {
       const keys = writeKeys(this.#info, data, 'save');
       const statement = s.insert(keys);
       run = statement
-        ? () => statement.execute(placeholderValues(keys, data as Record<string, unknown>)).then(firstRow)
+        ? () => statement.execute(placeholderValues(keys, data))
         : () =>
             s.write
               .insert(this.#table)
               .values(data as never)
-              .returning()
-              .then(firstRow);
+              .returning();
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
-    return monitored(s.monitor, 'save', this.#info.name, s.writeRole, run) as Promise<RowOf<TTable>>;
+    return monitored(s.monitor, 'save', this.#info.name, s.writeRole, run, undefined, firstRow) as Promise<
+      RowOf<TTable>
+    >;
   }
 
   /**
@@ -408,6 +415,7 @@ export class Repository<TTable extends PgTable> {
   update(id: IdOf<TTable>, data: Partial<NewRowOf<TTable>>): Promise<RowOf<TTable> | null> {
     let s: Statements;
     let run: () => Promise<unknown>;
+    let pick: ((rows: unknown) => unknown) | undefined;
     try {
       s = this.#bound();
       const record = data as Record<string, unknown>;
@@ -424,17 +432,28 @@ export class Repository<TTable extends PgTable> {
       const execute = statement
         ? () => statement.execute(values)
         : () => this.#updateById(s, id, keys, record, checkVersion);
-      run = checkVersion
-        ? async () => {
-            const rows = (await execute()) as Rows;
-            if (rows.length === 0) await this.#staleOrMissing(s, id, record.version);
-            return rows[0] ?? null;
-          }
-        : () => execute().then(firstRowOrNull);
+      if (checkVersion) {
+        run = async () => {
+          const rows = (await execute()) as Rows;
+          if (rows.length === 0) await this.#staleOrMissing(s, id, record.version);
+          return rows[0] ?? null;
+        };
+      } else {
+        run = execute;
+        pick = firstRowOrNull;
+      }
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
-    return monitored(s.monitor, 'update', this.#info.name, s.writeRole, run) as Promise<RowOf<TTable> | null>;
+    return monitored(
+      s.monitor,
+      'update',
+      this.#info.name,
+      s.writeRole,
+      run,
+      undefined,
+      pick,
+    ) as Promise<RowOf<TTable> | null>;
   }
 
   #updateById(
@@ -537,8 +556,14 @@ export class Repository<TTable extends PgTable> {
     } catch (err) {
       return Promise.reject(toDatabaseError(err));
     }
-    return monitored(s.monitor, 'delete', this.#info.name, s.writeRole, () =>
-      statement.execute({ id }).then(firstRowOrNull),
+    return monitored(
+      s.monitor,
+      'delete',
+      this.#info.name,
+      s.writeRole,
+      () => statement.execute({ id }),
+      undefined,
+      firstRowOrNull,
     ) as Promise<RowOf<TTable> | null>;
   }
 
