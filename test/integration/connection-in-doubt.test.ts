@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -121,12 +122,15 @@ describe('a connection in doubt is ended without speaking SQL on it', () => {
     const before = await destroyedCount();
     const failedRollbacks = logs.lines.filter((l) => l.includes('rollback failed')).length;
     let timedOut = 0;
-    // Cancels from outside as well, aimed at whatever the file's backends run: some land on a ROLLBACK.
+    // Cancels from outside as well, aimed at whatever the file's backends run: some land on a ROLLBACK. Sweeps with a
+    // random pause between them: back to back, on a fast run, they cancelled all 400 statements before any deadline
+    // (each sleeps about as long as its deadline), and no timeout was left to race.
     let racing = true;
     const canceller = (async () => {
       while (racing) {
         await t.sql`select pg_cancel_backend(pid) from pg_stat_activity
           where application_name = ${t.appName} and state = 'active'`;
+        await sleep(Math.random() * 40);
       }
     })();
     // How each statement ended, as its callback saw it: the race's two sides are the statement's own end (it
