@@ -3,9 +3,9 @@
 // that answers at once with one row, so no socket and no server time is in the figure (transactions: over a
 // connection that does the same). LAYER_DIST points at
 // another build (e.g. a copy of main's dist/) to compare; LAYER_CALLS sets the calls per sample (default 100000).
-import { eq, sql } from 'drizzle-orm';
 import { bigint, integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { layerDist, load1, loadLine } from './lib.mjs';
+import { preparedStatements, repositoryTx3 } from './workloads.mjs';
 
 const { url: dist } = layerDist();
 const db = await import(`${dist}/db/index.js`);
@@ -43,32 +43,16 @@ PostgresPool.prototype.reserve = function reserveAtOnce() {
 };
 
 const repo = db.getRepository(items);
+const tx3 = repositoryTx3(db.transaction, repo);
 const cases = {
   'repository findById': () => repo.findById(5),
   'repository update': () => repo.update(5, { qty: 2 }),
   'repository save': () => repo.save({ name: 'x', qty: 1 }),
   'transaction() empty': () => db.transaction(async () => undefined),
-  'transaction() tx3': () =>
-    db.transaction(async () => {
-      await repo.findById(5);
-      await repo.update(5, { qty: 2 });
-      await repo.save({ name: 'x', qty: 1 });
-    }),
+  'transaction() tx3': () => tx3(5, 'x'),
 };
 if (db.prepare) {
-  const select = db.prepare((d, p) =>
-    d
-      .select()
-      .from(items)
-      .where(eq(items.id, p('id'))),
-  );
-  const update = db.prepare((d, p) =>
-    d
-      .update(items)
-      .set({ qty: 2, updatedAt: sql`now()` })
-      .where(eq(items.id, p('id')))
-      .returning(),
-  );
+  const { select, update } = preparedStatements(db.prepare, items);
   cases['prepare() select'] = () => select.execute({ id: 5 });
   cases['prepare() update'] = () => update.execute({ id: 5 });
 }

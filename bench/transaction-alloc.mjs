@@ -9,6 +9,7 @@ import { Session } from 'node:inspector/promises';
 import postgres from 'postgres';
 import { createDatabase, dropDatabase, loadLine, load1, seedBenchItems, layerDist } from './lib.mjs';
 import { items } from './peers/contenders/schema.mjs';
+import { rawTx3, repositoryTx3 } from './workloads.mjs';
 
 const { url: dist, label: build } = layerDist();
 const calls = Number(process.env.TX_CALLS ?? 3000);
@@ -20,23 +21,11 @@ await db.initDatabase({ url, pool: { max: 10 }, healthCheck: { enabled: false },
 const raw = postgres(url, { max: 10, onnotice: () => undefined });
 const repo = db.getRepository(items);
 const id = () => 1 + Math.floor(Math.random() * 10_000);
+const repositoryCall = repositoryTx3(db.transaction, repo);
+const rawCall = rawTx3(raw);
 const cases = {
-  'transaction() tx3': () => {
-    const key = id();
-    return db.transaction(async () => {
-      await repo.findById(key);
-      await repo.update(key, { qty: 2 });
-      await repo.save({ name: 'alloc', qty: 1 });
-    });
-  },
-  'raw sql.begin tx3': () => {
-    const key = id();
-    return raw.begin(async (t) => {
-      await t`select * from bench_items where id = ${key}`;
-      await t`update bench_items set qty = ${2}, updated_at = now() where id = ${key} returning *`;
-      await t`insert into bench_items (name, qty) values (${'alloc'}, ${1}) returning *`;
-    });
-  },
+  'transaction() tx3': () => repositoryCall(id(), 'alloc'),
+  'raw sql.begin tx3': () => rawCall(id(), 'alloc'),
 };
 
 const session = new Session();

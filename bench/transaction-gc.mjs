@@ -10,10 +10,10 @@
 // and round, 40000), GC_ROUNDS (3), GC_CASES (all but the tx3 cases), GC_CALLERS (50).
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
-import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { createDatabase, dropDatabase, load1, loadLine, median, seedBenchItems, layerDist } from './lib.mjs';
 import { items } from './peers/contenders/schema.mjs';
+import { preparedStatements, preparedTx3, rawTx3, repositoryTx3 } from './workloads.mjs';
 
 const { url: dist, label: build } = layerDist();
 const calls = Number(process.env.GC_CALLS ?? 40_000);
@@ -27,52 +27,13 @@ await db.initDatabase({ url, pool: { max: 10 }, healthCheck: { enabled: false },
 await db.transaction(async () => undefined);
 const repo = db.getRepository(items);
 const raw = postgres(url, { max: 10, onnotice: () => undefined });
-const select = db.prepare((d, p) =>
-  d
-    .select()
-    .from(items)
-    .where(eq(items.id, p('id'))),
-);
-const update = db.prepare((d, p) =>
-  d
-    .update(items)
-    .set({ qty: 2, updatedAt: sql`now()` })
-    .where(eq(items.id, p('id')))
-    .returning(),
-);
-const insert = db.prepare((d, p) =>
-  d
-    .insert(items)
-    .values({ name: p('name'), qty: 1 })
-    .returning(),
-);
 const id = () => 1 + Math.floor(Math.random() * 10_000);
-const tx3 = {
-  'tx3 repository': () => {
-    const key = id();
-    return db.transaction(async () => {
-      await repo.findById(key);
-      await repo.update(key, { qty: 2 });
-      await repo.save({ name: 'gc', qty: 1 });
-    });
-  },
-  'tx3 prepare()': () => {
-    const key = id();
-    return db.transaction(async () => {
-      await select.execute({ id: key });
-      await update.execute({ id: key });
-      await insert.execute({ name: 'gc' });
-    });
-  },
-  'tx3 raw sql.begin': () => {
-    const key = id();
-    return raw.begin(async (t) => {
-      await t`select * from bench_items where id = ${key}`;
-      await t`update bench_items set qty = ${2}, updated_at = now() where id = ${key} returning *`;
-      await t`insert into bench_items (name, qty) values (${'gc'}, ${1}) returning *`;
-    });
-  },
+const tx3Call = {
+  'tx3 repository': repositoryTx3(db.transaction, repo),
+  'tx3 prepare()': preparedTx3(db.transaction, preparedStatements(db.prepare)),
+  'tx3 raw sql.begin': rawTx3(raw),
 };
+const tx3 = Object.fromEntries(Object.entries(tx3Call).map(([name, call]) => [name, () => call(id(), 'gc')]));
 const cases = {
   findById: () => repo.findById(id()),
   'transaction(findById)': () => db.transaction(() => repo.findById(id())),

@@ -1,14 +1,10 @@
 // Raw postgres.js: tagged templates (prepared by default), sql.begin for the transaction.
 import postgres from 'postgres';
+import { rawTx3 } from '../../workloads.mjs';
 
 export async function open({ url, pool }) {
   const sql = postgres(url, { max: pool, onnotice: () => undefined });
-  const tx3 = (id, name) =>
-    sql.begin(async (t) => {
-      await t`select * from bench_items where id = ${id}`;
-      await t`update bench_items set qty = ${2}, updated_at = now() where id = ${id} returning *`;
-      await t`insert into bench_items (name, qty) values (${name}, ${1}) returning *`;
-    });
+  const tx3 = rawTx3(sql);
   return {
     select: (id) => sql`select * from bench_items where id = ${id}`,
     insert: (name) => sql`insert into bench_items (name, qty) values (${name}, ${1}) returning *`,

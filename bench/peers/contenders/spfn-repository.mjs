@@ -2,6 +2,7 @@
 const { closeDatabase, getRepository, initDatabase, transaction } = await import(
   process.env.PEERS_SPFN_DB ?? '../../../dist/db/index.js'
 );
+import { repositoryTx3 } from '../../workloads.mjs';
 import { items } from './schema.mjs';
 
 export async function open({ url, pool }) {
@@ -11,22 +12,9 @@ export async function open({ url, pool }) {
     select: (id) => repo.findById(id),
     insert: (name) => repo.save({ name, qty: 1 }),
     update: (id) => repo.update(id, { qty: 2 }),
-    tx3: (id, name) =>
-      transaction(async () => {
-        await repo.findById(id);
-        await repo.update(id, { qty: 2 });
-        await repo.save({ name, qty: 1 });
-      }),
+    tx3: repositoryTx3(transaction, repo),
     // The same with every statement inside the transaction (ADR 0009: the first read no longer runs before BEGIN).
-    tx3in: (id, name) =>
-      transaction(
-        async () => {
-          await repo.findById(id);
-          await repo.update(id, { qty: 2 });
-          await repo.save({ name, qty: 1 });
-        },
-        { deferReads: false },
-      ),
+    tx3in: repositoryTx3(transaction, repo, { deferReads: false }),
     close: () => closeDatabase(),
   };
 }
