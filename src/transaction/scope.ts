@@ -220,8 +220,8 @@ export class TransactionScope implements ShapeCounts {
    * True when `err`, thrown by a statement of this transaction, is the deadline's doing: the transaction had timed
    * out already, or the statement was cancelled (57014) at or past the deadline — the server's statement_timeout,
    * which may answer a moment before the runner's timer fires. The first time, it {@link expire}s the
-   * transaction, as {@link pastDeadline} does. A cancel before the deadline (another session's `pg_cancel_backend`, the caller's
-   * own `SET LOCAL statement_timeout`) is not the deadline's: it stays a QueryTimeoutError.
+   * transaction, as {@link pastDeadline} does. A cancel before the deadline (another session's `pg_cancel_backend`,
+   * the caller's own `SET LOCAL statement_timeout`) is not the deadline's: it stays a QueryTimeoutError.
    */
   endedByDeadline(err: unknown): boolean {
     if (this.#expiredAfter !== undefined) return true;
