@@ -34,7 +34,7 @@ export function honoBenchApp(db) {
 }
 
 // What @hono/node-server passes as c.env.outgoing, for Transactional()'s client watch.
-class Outgoing extends EventEmitter {
+export class Outgoing extends EventEmitter {
   writableFinished = false;
   destroyed = false;
 }

@@ -44,7 +44,7 @@ import {
 } from '../tracing/index.js';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import { TRANSACTION_OPTIONS } from '../transaction/options.js';
-import { currentFrame, runTransaction, type AbortWatch } from '../transaction/runner.js';
+import { currentFrame, runTransaction, type RequestBinding } from '../transaction/runner.js';
 import type { ServerDefaults, Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
 import { mayWrite, ReadConsistencyTracker } from '../connection/consistency.js';
 import { DrizzleClient, type Executor, type TransactionHooks } from '../connection/drizzle-client.js';
@@ -606,15 +606,16 @@ export class DatabaseManager<
 
   /**
    * @internal `transaction()` for callers whose options were checked already (`Transactional()` checks its own
-   * when it is made): the per-request call skips the options validator.
+   * when it is made): the per-request call skips the options validator. `request`: what `Transactional()` hands
+   * the runner for one request (RequestBinding).
    */
   transactionChecked<T>(
     fn: (tx: Transaction<TSchema>) => Promise<T> | T,
     options: TransactionOptions,
-    watch?: AbortWatch,
+    request?: RequestBinding,
   ): Promise<T> {
     if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-    return runTransaction(this, this.#config!.prepare, fn as (tx: Transaction) => Promise<T>, options, watch);
+    return runTransaction(this, this.#config!.prepare, fn as (tx: Transaction) => Promise<T>, options, request);
   }
 
   /** Health of the primary and each replica, as last probed. */

@@ -2,15 +2,11 @@ import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { checkOptions, is, LIMITS, resolveDatabaseConfig, within, type ShapeOf } from '../config/index.js';
 import { getDatabaseManager } from './default.js';
-import { dbEvents } from '../events/index.js';
 import { installHttpResponses } from '../http/index.js';
-import { logger } from '../logger/index.js';
 import { ISOLATION_LEVELS } from '../transaction/options.js';
-import type { AbortWatch } from '../transaction/runner.js';
+import type { AbortWatch, RequestReport } from '../transaction/runner.js';
 import { getTransactionId } from '../transaction/transaction.js';
 import type { IsolationLevel, Transaction, TransactionOptions } from '../transaction/types.js';
-
-const log = logger.child('transaction');
 
 installHttpResponses();
 
@@ -106,9 +102,6 @@ function closeWatch(env: unknown): AbortWatch | undefined {
   };
 }
 
-/** Raised inside the transaction so that it rolls back when Hono recorded a handler error. */
-class HandlerFailed extends Error {}
-
 /**
  * Hono middleware: each request runs in one transaction. Every query of the handler, at any depth, runs in it;
  * it commits when the handler succeeds and rolls back when it throws, when Hono recorded an error, or when the
@@ -127,54 +120,37 @@ class HandlerFailed extends Error {}
  */
 export function Transactional(options: TransactionalOptions = {}): MiddlewareHandler {
   checkOptions(options, TRANSACTIONAL_OPTIONS, 'Transactional()');
-  let slowThreshold = options.slowThreshold;
-  const logging = options.enableLogging ?? true;
   const listenToClient = options.onClientAbort !== 'complete';
   const perRoute = routeOptions(options);
-  return async function transactional(c, next) {
+  let report: RequestReport | undefined;
+  // Not an async function, and no callback of its own on the transaction's promise: it runs for every request, and
+  // each promise is a turn, an allocation and (on Node 20, with AsyncLocalStorage on) a run of the context hooks.
+  // The runner checks Hono's recorded error, logs and reports the outcome, and settles with undefined.
+  return function transactional(c, next) {
     const manager = getDatabaseManager();
-    slowThreshold ??= manager.initialized
-      ? manager.config.monitoring.slowThreshold
-      : resolveDatabaseConfig().monitoring.slowThreshold;
-    const started = performance.now();
+    report ??= {
+      slowThreshold:
+        options.slowThreshold ??
+        (manager.initialized ? manager.config : resolveDatabaseConfig()).monitoring.slowThreshold,
+      logging: options.enableLogging ?? true,
+    };
     const shared = perRoute(c.req.method, routePath(c));
-    const route = shared.route!;
-    const debug = logging && log.isLevelEnabled('debug');
     const watch = listenToClient ? closeWatch(c.env) : undefined;
     // Elsewhere than on @hono/node-server the request's signal tells that the client went away: it is the request's
     // own, so these options are too.
     const txOptions = listenToClient && watch === undefined ? { ...shared, signal: c.req.raw.signal } : shared;
-    let txId: string | undefined;
-    try {
-      // The options were checked when the middleware was made; only the request's own values are added here. Not an
-      // async callback: it runs for every request, and an async function adds two promises and a turn.
-      await manager.transactionChecked(
-        (tx) => {
-          txId = getTransactionId();
-          if (txId !== undefined) c.set('txId', txId);
-          c.set('transaction', tx);
-          return next().then(() => {
-            if (c.error) throw new HandlerFailed();
-          });
-        },
-        txOptions,
-        watch,
-      );
-      if (debug) log.debug({ txId, route }, 'transaction committed');
-    } catch (err) {
-      if (err instanceof HandlerFailed) {
-        if (debug) log.debug({ txId, route }, 'transaction rolled back after a handler error');
-        return;
-      }
-      if (debug) log.debug({ txId, route, err }, 'transaction rolled back');
-      throw err;
-    } finally {
-      const durationMs = performance.now() - started;
-      if (durationMs >= slowThreshold && txId !== undefined) {
-        if (logging) log.warn({ txId, route, durationMs: Math.round(durationMs) }, 'slow transaction');
-        dbEvents.emit('transaction:slow', { txId, name: route, route, durationMs });
-      }
-    }
+    // The options were checked when the middleware was made; only the request's own values are added here. Not an
+    // async callback: an async function adds two promises and a turn.
+    return manager.transactionChecked(
+      (tx) => {
+        const txId = getTransactionId();
+        if (txId !== undefined) c.set('txId', txId);
+        c.set('transaction', tx);
+        return next();
+      },
+      txOptions,
+      { watch, context: c, report },
+    );
   };
 }
 

@@ -47,6 +47,38 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export type AbortWatch = (abort: () => void) => () => void;
 
+/** What one `Transactional()` middleware reports with, fixed when its first request comes. @internal */
+export interface RequestReport {
+  /** Over this many milliseconds the transaction is emitted as `transaction:slow` (and logged when `logging`). */
+  slowThreshold: number;
+  /** Commits and rollbacks logged at debug, slow transactions at warn. */
+  readonly logging: boolean;
+}
+
+/**
+ * What `Transactional()` hands the runner for one request, so that the middleware needs no promise of its own:
+ * the runner checks the handler's recorded error, reports and logs the outcome, and settles with undefined. @internal
+ */
+export interface RequestBinding {
+  /** Listens for the client going away; undefined when the request's abort signal is used (or nothing is). */
+  readonly watch: AbortWatch | undefined;
+  /**
+   * The request's context: when the callback resolved with `error` set (Hono recorded a handler error), the
+   * transaction rolls back and settles with undefined, leaving the answer to Hono.
+   */
+  readonly context: { readonly error?: unknown };
+  readonly report: RequestReport;
+}
+
+/** Thrown inside the transaction so that it rolls back when Hono recorded a handler error. */
+class HandlerFailed extends Error {}
+
+/** A traced request's transaction that rolled back for a handler error settles with undefined, as untraced. */
+function handlerFailedSettles<T>(err: unknown): T {
+  if (err instanceof HandlerFailed) return undefined as T;
+  throw err;
+}
+
 /** The frame of the ambient transaction, if any. @internal */
 export function currentFrame(store: AmbientStore | undefined = ambient.getStore()): TransactionFrame | undefined {
   const tx = store?.tx;
@@ -63,7 +95,7 @@ export function runTransaction<T>(
   prepare: boolean,
   fn: (tx: Transaction) => Promise<T> | T,
   options: TransactionOptions = {},
-  watch?: AbortWatch,
+  request?: RequestBinding,
 ): Promise<T> {
   const propagation = options.propagation ?? 'required';
   const frame = currentFrame();
@@ -71,7 +103,7 @@ export function runTransaction<T>(
     if (propagation === 'required') return callSafely(fn, frame.handle);
     if (propagation === 'nested') return runSavepoint(host, frame, fn);
   }
-  const run: NewTransaction<T> = { host, prepare, fn, options, span: undefined, watch };
+  const run: NewTransaction<T> = { host, prepare, fn, options, span: undefined, request };
   const tracer = host.tracer;
   if (!tracer) return runWithRetries(run);
   const info = {
@@ -80,7 +112,8 @@ export function runTransaction<T>(
     isolationLevel: options.isolationLevel,
     readOnly: options.readOnly === true,
   };
-  return traceTransaction(tracer, info, (span) => runWithRetries({ ...run, span }));
+  const traced = traceTransaction(tracer, info, (span) => runWithRetries({ ...run, span }));
+  return request === undefined ? traced : traced.catch(handlerFailedSettles<T>);
 }
 
 /** What opening one new transaction needs, passed down as one object. */
@@ -90,7 +123,7 @@ interface NewTransaction<T> {
   readonly fn: (tx: Transaction) => Promise<T> | T;
   readonly options: TransactionOptions;
   readonly span: Span | undefined;
-  readonly watch: AbortWatch | undefined;
+  readonly request: RequestBinding | undefined;
 }
 
 function runWithRetries<T>(run: NewTransaction<T>): Promise<T> {
@@ -151,7 +184,7 @@ function mapError(err: unknown): unknown {
 }
 
 async function runNew<T>(run: NewTransaction<T>): Promise<T> {
-  const { host, prepare, fn, options, span, watch } = run;
+  const { host, prepare, fn, options, span, request } = run;
   const pool: Pool = host.poolFor(options.readOnly === true);
   const marked = deferrableMark(host, options);
   const begin = beginSql(options, marked);
@@ -195,7 +228,7 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
     const result = await new Promise<T>((resolve, reject) => {
       scope.interrupt = reject;
       // A watch may call abort at once (the client is gone already): the interrupt is set by then.
-      unwatch = watch?.(abort);
+      unwatch = request?.watch?.(abort);
       if (signal?.aborted) abort();
       if (scope.state !== 'active') return;
       ambient.run(store, () => {
@@ -215,6 +248,7 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
     clearTimeout(timer);
     // Past the deadline nothing commits, even when the timer could not fire in time (PGlite, a blocked loop).
     if (scope.state !== 'active' || scope.pastDeadline()) throw scope.closedError();
+    if (request !== undefined && request.context.error !== undefined) throw new HandlerFailed();
     scope.state = 'ending';
     const failure = scope.failure;
     if (failure) throw failure;
@@ -223,8 +257,8 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
       // No statement ran in it (reads may have run before it): there is no transaction on the server to commit.
       scope.withdraw();
       scope.state = 'committed';
-      finish(host, frame, 'commit');
-      return result;
+      finish(host, frame, 'commit', request);
+      return request === undefined ? result : (undefined as T);
     }
     try {
       // Prepared by name, as BEGIN is: after its first use on a connection only Bind and Execute go out.
@@ -239,13 +273,14 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
       if (sessionSurvives(err)) connection.release();
       else await connection.destroy();
       scope.state = 'rolled-back';
-      finish(host, frame, 'rollback', err);
-      throw mapError(err);
+      const mapped = mapError(err);
+      finish(host, frame, 'rollback', request, err, false, mapped);
+      throw mapped;
     }
     connection.release();
     scope.state = 'committed';
-    finish(host, frame, 'commit');
-    return result;
+    finish(host, frame, 'commit', request);
+    return request === undefined ? result : (undefined as T);
   } catch (err) {
     clearTimeout(timer);
     if (scope.state === 'committed' || scope.state === 'rolled-back') throw err;
@@ -274,8 +309,12 @@ async function runNew<T>(run: NewTransaction<T>): Promise<T> {
     }
     await deferred;
     scope.state = 'rolled-back';
-    finish(host, frame, 'rollback', err, timedOut);
-    throw timedOut ? new TransactionTimeoutError(expiredAfter) : mapError(err);
+    const thrown = timedOut ? new TransactionTimeoutError(expiredAfter) : mapError(err);
+    finish(host, frame, 'rollback', request, err, timedOut, thrown);
+    // A handler error Hono recorded is Hono's to answer: the transaction rolled back, and the middleware is done
+    // (under a span it settles once the span recorded the rollback, in runTransaction).
+    if (thrown instanceof HandlerFailed && span === undefined) return undefined as T;
+    throw thrown;
   } finally {
     running.remove(entry);
     signal?.removeEventListener('abort', abort);
@@ -409,16 +448,23 @@ async function rollback(connection: PooledConnection): Promise<void> {
   }
 }
 
+/**
+ * Records the outcome (metrics, events, a request's report) and runs the hooks. `err`: what ended the transaction;
+ * `thrown`: what its caller gets.
+ */
 function finish(
   host: TransactionHost,
   frame: TransactionFrame,
   outcome: 'commit' | 'rollback',
+  request: RequestBinding | undefined,
   err?: unknown,
   timedOut = false,
+  thrown?: unknown,
 ): void {
   const { scope } = frame;
   const durationMs = performance.now() - scope.startedAt;
   host.metrics.transaction(outcome, durationMs / 1000, timedOut);
+  if (request !== undefined) reportRequest(request.report, scope, outcome, durationMs, thrown);
   if (outcome === 'commit') {
     if (dbEvents.has('transaction:commit')) {
       dbEvents.emit('transaction:commit', { txId: scope.txId, name: scope.name, durationMs });
@@ -436,6 +482,28 @@ function finish(
       });
     }
     runHooks(frame.rollbackHooks, 'onRollback');
+  }
+}
+
+/** A `Transactional()` request's outcome: logged at debug when asked, and reported when slow. */
+function reportRequest(
+  report: RequestReport,
+  scope: TransactionScope,
+  outcome: 'commit' | 'rollback',
+  durationMs: number,
+  err: unknown,
+): void {
+  const route = scope.route;
+  if (report.logging && log.isLevelEnabled('debug')) {
+    const txId = scope.txId;
+    if (outcome === 'commit') log.debug({ txId, route }, 'transaction committed');
+    else if (err instanceof HandlerFailed) log.debug({ txId, route }, 'transaction rolled back after a handler error');
+    else log.debug({ txId, route, err }, 'transaction rolled back');
+  }
+  if (durationMs >= report.slowThreshold) {
+    const txId = scope.txId;
+    if (report.logging) log.warn({ txId, route, durationMs: Math.round(durationMs) }, 'slow transaction');
+    dbEvents.emit('transaction:slow', { txId, name: scope.name, route, durationMs });
   }
 }
 

@@ -8,6 +8,25 @@ import type { Transaction } from './types.js';
 
 type Hook = () => unknown;
 
+/** The random first 24 characters of this process's transaction ids, through the variant's hex digit and a dash. */
+let idPrefix = randomUUID().slice(0, 24);
+/** The last 12 hex digits: a 48-bit counter from a random start. */
+let idCounter = Math.floor(Math.random() * 2 ** 48);
+
+/**
+ * A new transaction id: UUID-shaped (36 characters, version 4 and variant digits), unique in this process and, with
+ * 74 random bits per process, across processes. Not `randomUUID()` per transaction: that builds its string from 20
+ * pieces (about 600 bytes of garbage per id), and `Transactional()` asks for the id of every request.
+ * @internal
+ */
+export function nextTransactionId(): string {
+  if (++idCounter >= 2 ** 48) {
+    idPrefix = randomUUID().slice(0, 24);
+    idCounter = 0;
+  }
+  return idPrefix + idCounter.toString(16).padStart(12, '0');
+}
+
 /**
  * How early a cancelled statement may end and still be the deadline's. The server's statement_timeout starts when
  * the statement reaches it, so it cannot fire before the deadline, but it is set in whole milliseconds.
@@ -136,9 +155,9 @@ export class TransactionScope implements ShapeCounts {
     this.route = options.route;
   }
 
-  /** A random UUID, made on first use (most transactions are never asked for theirs). */
+  /** The transaction's id ({@link nextTransactionId}), made on first use (most transactions are never asked). */
   get txId(): string {
-    return (this.#txId ??= randomUUID());
+    return (this.#txId ??= nextTransactionId());
   }
 
   /**
