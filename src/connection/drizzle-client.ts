@@ -17,7 +17,8 @@ export type Executor = (
 /** What Drizzle's transaction API calls on the client. @internal */
 export interface TransactionHooks {
   begin?: (callback: (client: DrizzleClient) => Promise<unknown>) => Promise<unknown>;
-  savepoint?: (callback: (client: DrizzleClient) => Promise<unknown>) => Promise<unknown>;
+  /** `client`: the client of the handle the savepoint is opened on. */
+  savepoint?: (callback: (client: DrizzleClient) => Promise<unknown>, client: DrizzleClient) => Promise<unknown>;
 }
 
 /**
@@ -28,13 +29,15 @@ export interface TransactionHooks {
  */
 export class DrizzleClient {
   /** Drizzle writes its type overrides here; the pools apply the same overrides themselves. */
-  readonly options = { parsers: {} as Record<string, unknown>, serializers: {} as Record<string, unknown> };
+  readonly options: { readonly parsers: Record<string, unknown>; readonly serializers: Record<string, unknown> };
   readonly #execute: Executor;
   readonly #hooks: TransactionHooks;
 
-  constructor(execute: Executor, hooks: TransactionHooks = {}) {
+  /** `options`: given (and shared) by clients Drizzle never writes to, the transaction handles' ones. */
+  constructor(execute: Executor, hooks: TransactionHooks = {}, options?: DrizzleClient['options']) {
     this.#execute = execute;
     this.#hooks = hooks;
+    this.options = options ?? { parsers: {}, serializers: {} };
   }
 
   /** Runs one statement: rows as objects (`'object'`) or as arrays (`'array'`); `named` as in {@link Executor}. */
@@ -57,7 +60,7 @@ export class DrizzleClient {
 
   savepoint(callback: (client: DrizzleClient) => Promise<unknown>): Promise<unknown> {
     if (!this.#hooks.savepoint) return Promise.reject(new Error('savepoints need a transaction'));
-    return this.#hooks.savepoint(callback);
+    return this.#hooks.savepoint(callback, this);
   }
 }
 

@@ -2,7 +2,8 @@ import * as drizzleOrm from 'drizzle-orm';
 import { Column, is, Param, Placeholder, SQL, Subquery, type TablesRelationalConfig } from 'drizzle-orm';
 import type { PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import type postgres from 'postgres';
-import { PostgresJsPreparedQuery, PostgresJsSession } from 'drizzle-orm/postgres-js';
+import { PostgresJsPreparedQuery, PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
+import { RelationalQueryBuilder } from 'drizzle-orm/pg-core/query-builders/query';
 import { toDatabaseError } from '../errors/index.js';
 import type { DrizzleClient } from './drizzle-client.js';
 
@@ -191,3 +192,66 @@ Object.defineProperty(TypedErrorSession.prototype, 'prepareQuery', {
     );
   },
 });
+
+/** What {@link transactionHandles} needs of the relational schema (Drizzle's `schema` argument). */
+type HandleSchema =
+  | { fullSchema: Record<string, unknown>; schema: TablesRelationalConfig; tableNamesMap: Record<string, string> }
+  | undefined;
+
+type HandleParts = { session: unknown; _: unknown; nestedIndex: number };
+
+/**
+ * Makes the Drizzle handles of transactions (and savepoints) for one database. Each handle is a PostgresJsTransaction
+ * whose own properties are only its session, its `_` and its level; everything else (the dialect, the schema, the
+ * methods) comes from one template built here, and the relational query builders (`tx.query.<table>`) are built for
+ * the handle's session the first time it uses them. A handle built by Drizzle's constructor costs about 1 KB per
+ * transaction, and one builder object per table of the schema, though most transactions never use `tx.query`.
+ * The session's own properties are likewise only its client.
+ * @internal
+ */
+export function transactionHandles(
+  dialect: ConstructorParameters<typeof PostgresJsTransaction>[0],
+  schema: HandleSchema,
+  sessionOptions: { logger: unknown; cache: unknown },
+): (
+  client: DrizzleClient,
+  nestedIndex: number,
+) => PostgresJsTransaction<Record<string, unknown>, TablesRelationalConfig> {
+  const templateSession = new TypedErrorSession(undefined as never, dialect, schema, sessionOptions as never);
+  const template = new PostgresJsTransaction(dialect, templateSession as never, schema, 0);
+  const shared = (template as unknown as { _: Record<string, unknown> })._;
+  const relational = schema?.schema;
+  const perHandle = Object.create(template, {
+    query: {
+      configurable: true,
+      enumerable: true,
+      get(this: { session: AnySession }) {
+        const query: Record<string, unknown> = {};
+        if (relational !== undefined && schema !== undefined) {
+          for (const [name, columns] of Object.entries(relational)) {
+            query[name] = new RelationalQueryBuilder(
+              schema.fullSchema,
+              relational,
+              schema.tableNamesMap,
+              schema.fullSchema[name] as never,
+              columns,
+              dialect,
+              this.session as never,
+            );
+          }
+        }
+        Object.defineProperty(this, 'query', { value: query, writable: true, enumerable: true, configurable: true });
+        return query;
+      },
+    },
+  }) as object;
+  return (client, nestedIndex) => {
+    const session = Object.create(templateSession) as { client: DrizzleClient };
+    session.client = client;
+    const handle = Object.create(perHandle) as HandleParts;
+    handle.session = session;
+    handle._ = { schema: shared.schema, fullSchema: shared.fullSchema, tableNamesMap: shared.tableNamesMap, session };
+    handle.nestedIndex = nestedIndex;
+    return handle as never;
+  };
+}

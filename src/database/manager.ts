@@ -1,8 +1,8 @@
 import { createTableRelationsHelpers, extractTablesRelationalConfig, NoopLogger } from 'drizzle-orm';
 import { NoopCache } from 'drizzle-orm/cache/core';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import { PostgresJsDatabase, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
-import { TypedErrorSession } from '../connection/drizzle-session.js';
+import { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { TypedErrorSession, transactionHandles } from '../connection/drizzle-session.js';
 import { ambient, type QueryResult, type ResultMode } from '../context/index.js';
 import {
   checkOptions,
@@ -61,6 +61,11 @@ const log = logger.child('db');
  * these two instead (the cache is never used by this package, see drizzle-session.ts).
  */
 const HANDLE_SESSION_OPTIONS = Object.freeze({ logger: new NoopLogger(), cache: new NoopCache() });
+/**
+ * The `options` of every transaction handle's client: Drizzle writes its type overrides there only when it builds a
+ * database (`drizzle()`), never for a handle, so the handles share one.
+ */
+const HANDLE_CLIENT_OPTIONS = Object.freeze({ parsers: Object.freeze({}), serializers: Object.freeze({}) });
 
 /** A Drizzle database of this package (postgres-js flavour on every driver). */
 export type Database<TSchema extends Record<string, unknown> = Record<string, unknown>> = PostgresJsDatabase<TSchema>;
@@ -135,6 +140,8 @@ export class DatabaseManager<
   #health: HealthMonitor | undefined;
   #dialect = new PgDialect();
   #schema: RelationalSchema;
+  /** Makes transaction handles for the schema above (made at the first transaction after init). */
+  #handles: ReturnType<typeof transactionHandles> | undefined;
   #metrics: DatabaseMetrics | undefined;
   #detachMetrics: (() => void) | undefined;
   #tracer: Tracer | undefined;
@@ -267,6 +274,7 @@ export class DatabaseManager<
           ? new ReadConsistencyTracker(config.readConsistency, config.stickyWindow, primary)
           : undefined;
       this.#schema = this.#relationalSchema(merged.schema);
+      this.#handles = undefined;
       const writeExecutor = this.#writeExecutor(router.primary, config, this.#inTransaction(false));
       const write = this.#database(writeExecutor);
       const readExecutor =
@@ -385,9 +393,9 @@ export class DatabaseManager<
         return execute(text, params, mode, named);
       };
     }
-    const client = new DrizzleClient(this.#monitor(run, 'primary'), hooks);
-    const session = new TypedErrorSession(client as never, this.#dialect, this.#schema, HANDLE_SESSION_OPTIONS);
-    return new PostgresJsTransaction(this.#dialect, session as never, this.#schema, nestedIndex);
+    const client = new DrizzleClient(this.#monitor(run, 'primary'), hooks, HANDLE_CLIENT_OPTIONS);
+    const handles = (this.#handles ??= transactionHandles(this.#dialect, this.#schema, HANDLE_SESSION_OPTIONS));
+    return handles(client, nestedIndex);
   }
 
   /** @internal */

@@ -70,35 +70,25 @@ interface NodeResponse {
   readonly writableFinished: boolean;
   readonly destroyed: boolean;
   on(event: 'close', listener: () => void): unknown;
-  off(event: 'close', listener: () => void): unknown;
 }
 
 /**
  * On `@hono/node-server`, the response's `close` event tells that the client went away (closed before the answer was
  * written), without the AbortController that `c.req.raw.signal` makes for each request. Undefined elsewhere.
+ * The listener is not removed when the transaction ends: the response is the request's own and goes with it, and
+ * an ended transaction ignores its abort. `on`, not `once`: 'close' comes once, and `once` wraps each listener in
+ * two more objects.
  */
 function closeWatch(env: unknown): AbortWatch | undefined {
   const outgoing = (env as { outgoing?: Partial<NodeResponse> } | undefined)?.outgoing;
-  if (
-    outgoing === undefined ||
-    typeof outgoing.on !== 'function' ||
-    typeof outgoing.off !== 'function' ||
-    typeof outgoing.writableFinished !== 'boolean'
-  ) {
+  if (outgoing === undefined || typeof outgoing.on !== 'function' || typeof outgoing.writableFinished !== 'boolean') {
     return undefined;
   }
   const response = outgoing as NodeResponse;
   return (abort) => {
-    if (response.destroyed && !response.writableFinished) {
-      abort();
-      return () => undefined;
-    }
-    const onClose = (): void => {
-      if (!response.writableFinished) abort();
-    };
-    // `on`, not `once`: 'close' comes once, and `once` wraps each listener in two more objects.
-    response.on('close', onClose);
-    return () => response.off('close', onClose);
+    if (response.destroyed && !response.writableFinished) abort();
+    else response.on('close', () => response.writableFinished || abort());
+    return undefined;
   };
 }
 

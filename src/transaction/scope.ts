@@ -117,8 +117,8 @@ export class TransactionScope implements ShapeCounts {
    * that went away, shutdown). A method bound to the scope alone: see {@link expire}.
    */
   readonly abort = (): void => this.expire(Math.round(performance.now() - this.startedAt));
-  /** What settles the runner's wait on the callback when the deadline passes; undefined once it stopped waiting. */
-  interrupt: ((err: Error) => void) | undefined = undefined;
+  /** The runner's transaction, told when the deadline passes; undefined once its caller's promise settled. */
+  owner: { interrupt(err: Error): void } | undefined = undefined;
   #expiredAfter: number | undefined;
   readonly #pool: Pool;
   readonly #deferReads: boolean;
@@ -180,7 +180,7 @@ export class TransactionScope implements ShapeCounts {
     if (this.state !== 'active') return;
     this.#expiredAfter = afterMs;
     this.state = 'timed-out';
-    this.interrupt?.(new TransactionTimeoutError(afterMs));
+    this.owner?.interrupt(new TransactionTimeoutError(afterMs));
   }
 
   /** The connection, once the first statement took it and sent BEGIN on it (a transaction on the server to end). */
@@ -260,24 +260,27 @@ export class TransactionScope implements ShapeCounts {
     const running = this.#begun
       ? this.#connection!.query(text, params, mode, this.prepare && named)
       : this.#first(text, params, mode, named);
-    return running.then(this.#answered, this.#failed);
+    // Made at the first statement: a request whose reads all ran before BEGIN never needs them.
+    return running.then(
+      (this.#answered ??= (result) => {
+        // A statement that returned after the deadline ran in a transaction that is now rolled back: its result
+        // must not reach the caller, who would go on as if it had been written.
+        if (this.pastDeadline()) throw this.closedError();
+        return result;
+      }),
+      (this.#failed ??= (err) => {
+        // Already the transaction's own error (it ended while the statement waited for its connection).
+        if (err instanceof TransactionTimeoutError) throw err;
+        // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused. Its own
+        // error stays as the cause, typed and sanitized (the driver's error carries the parameters).
+        if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
+        throw err;
+      }),
+    );
   };
 
-  /** A statement that returned after the deadline ran in a transaction that is now rolled back: its result must
-   * not reach the caller, who would go on as if it had been written. */
-  readonly #answered = (result: QueryResult): QueryResult => {
-    if (this.pastDeadline()) throw this.closedError();
-    return result;
-  };
-
-  readonly #failed = (err: unknown): never => {
-    // Already the transaction's own error (it ended while the statement waited for its connection).
-    if (err instanceof TransactionTimeoutError) throw err;
-    // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused. Its own
-    // error stays as the cause, typed and sanitized (the driver's error carries the parameters).
-    if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
-    throw err;
-  };
+  #answered: ((result: QueryResult) => QueryResult) | undefined = undefined;
+  #failed: ((err: unknown) => never) | undefined = undefined;
 
   /**
    * A read the layer built (a repository lookup by id or by filter object): while the transaction has sent nothing,
@@ -285,11 +288,11 @@ export class TransactionScope implements ShapeCounts {
    * see inside, since each statement takes its own snapshot and nothing was written yet. Otherwise, and once any
    * other statement started the transaction, it runs inside like every statement.
    */
-  executeRead = (text: string, params: readonly unknown[], mode: ResultMode, named = false): Promise<QueryResult> => {
+  executeRead(text: string, params: readonly unknown[], mode: ResultMode, named = false): Promise<QueryResult> {
     if (!this.#deferReads || this.#connection !== undefined || this.#opening !== undefined)
       return this.execute(text, params, mode, named);
     return this.#deferredRead(text, params, mode, named);
-  };
+  }
 
   #deferredRead(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
     if (this.state !== 'active' || this.pastDeadline()) return Promise.reject(this.closedError());

@@ -71,6 +71,19 @@ describe('transaction()', () => {
     expect(await names()).toEqual(['a']);
   });
 
+  it('a callback that returns a Drizzle query unawaited runs it in the transaction (it runs when its then is called)', async () => {
+    // Run outside the transaction, the insert would commit on its own after the deadline rolled the transaction back.
+    await expect(
+      transaction(() => getDatabase().execute(sql`insert into items (name) select 'lazy' from pg_sleep(0.3)`), {
+        timeout: 50,
+      }),
+    ).rejects.toBeInstanceOf(TransactionTimeoutError);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await names()).toEqual([]);
+    await transaction(() => getDatabase().insert(items).values({ name: 'lazy-committed' }));
+    expect(await names()).toEqual(['lazy-committed']);
+  });
+
   it("the caller's own errors pass through unchanged", async () => {
     class Mine extends Error {}
     const mine = new Mine('nope');
