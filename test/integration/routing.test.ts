@@ -94,6 +94,35 @@ describe('read routing', () => {
     expect(onPrimary?.author.name).toBe('primary');
   });
 
+  it("tx.query in a transaction (and in a savepoint) reads through that transaction's own session", async () => {
+    const seen = await transaction(async (tx) => {
+      const db = tx as unknown as ReturnType<typeof getDatabase<typeof schema>>;
+      await db.insert(posts).values({ id: 9001, authorId: 1, title: 'in-tx-post' });
+      const mine = await db.query.posts.findMany({ where: eq(posts.title, 'in-tx-post'), with: { author: true } });
+      const nested = await db.transaction(async (sp) =>
+        sp.query.posts.findFirst({ where: eq(posts.title, 'in-tx-post') }),
+      );
+      return { mine, nested, again: db.query === db.query };
+    }).catch((err: unknown) => err);
+    expect(seen).toMatchObject({ mine: [{ title: 'in-tx-post', author: { name: 'primary' } }], again: true });
+    expect((seen as { nested?: { title: string } }).nested?.title).toBe('in-tx-post');
+    // Another transaction's builders are its own: the first one committed the post, this one rolls back its own.
+    const rolledBack = new Error('roll back');
+    await expect(
+      transaction(async (tx) => {
+        const db = tx as unknown as ReturnType<typeof getDatabase<typeof schema>>;
+        await db.insert(posts).values({ id: 9002, authorId: 1, title: 'rolled-back-post' });
+        expect(await db.query.posts.findMany({ where: eq(posts.title, 'rolled-back-post') })).toHaveLength(1);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
+    const after = await getDatabase<typeof schema>('write').query.posts.findMany({
+      where: eq(posts.title, 'rolled-back-post'),
+    });
+    expect(after).toEqual([]);
+    await getDatabase('write').delete(posts).where(eq(posts.title, 'in-tx-post'));
+  });
+
   it('a query error on a replica comes out typed; reads survive terminated replica backends', async () => {
     // Break replica A's copy of the table: the read fails there (not a replica outage, so no retry) …
     await replicaA.sql`alter table users rename to users_gone`;
