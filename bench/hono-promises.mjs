@@ -7,7 +7,7 @@
 import { createHook } from 'node:async_hooks';
 import { Session } from 'node:inspector/promises';
 import { createDatabase, dropDatabase, layerDist, list, seedBenchItems } from './lib.mjs';
-import { honoBenchApp, Outgoing, routeRequests } from './hono-app.mjs';
+import { honoBenchApp, Outgoing, responseBody, routeRequests } from './hono-app.mjs';
 
 const routes = list(process.argv[2], ['repository', 'transactional', 'constant', 'transaction-constant']);
 const calls = Number(process.env.PROMISE_CALLS ?? 2000);
@@ -71,7 +71,7 @@ async function bytesPerRequest(requests) {
 
 async function call(request) {
   const res = await app.fetch(request, { outgoing: new Outgoing() });
-  await res.arrayBuffer();
+  await responseBody(res);
   if (res.status !== 200) throw new Error(`${request.url}: ${res.status}`);
 }
 
