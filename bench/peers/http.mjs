@@ -2,11 +2,8 @@
 // deferred, ADR 0009) and under Transactional({ deferReads: false }), and a constant route (no database) as the
 // ceiling, driven by autocannon. A fresh server process per cell; rounds interleaved and rotated; the table shows median requests/s and ratios. Settings: TEST_PG_URL, HTTP_ROUNDS (3),
 // HTTP_SECONDS (5), HTTP_CONNECTIONS (50), PEERS_POOL (10).
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { startServer } from './http-process.mjs';
 import {
   SEED_ROWS,
   createDatabase,
@@ -20,7 +17,6 @@ import {
 } from '../lib.mjs';
 import { setup } from './setup.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.HTTP_ROUNDS ?? 3);
 const SECONDS = Number(process.env.HTTP_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.HTTP_CONNECTIONS ?? 50);
@@ -39,41 +35,8 @@ const routes = {
 
 setup();
 
-async function startServer(route) {
-  const child = spawn(process.execPath, [join(here, 'http-server.mjs')], {
-    cwd: here,
-    env: {
-      ...process.env,
-      PEERS_URL: url,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      ...(route === 'repository-als' ? { HTTP_WARM_TX: '1' } : {}),
-    },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const port = await new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    lines.on('line', (line) => {
-      try {
-        resolve(JSON.parse(line).port);
-      } catch {
-        // a log line
-      }
-    });
-  });
-  return {
-    port,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.stdin.end();
-      }),
-  };
-}
-
 async function runCell(route) {
-  const server = await startServer(route);
+  const server = await startServer(url, route);
   try {
     const path = routes[route];
     const target = `http://127.0.0.1:${server.port}`;
