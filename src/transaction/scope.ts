@@ -170,7 +170,7 @@ export class TransactionScope implements ShapeCounts {
 
   /**
    * The deadline passed (the timer, a statement that found it passed, the server's statement_timeout) or the
-   * transaction was aborted: marks it timed out and settles the runner's wait, which rolls it back. Once only, and
+   * transaction was aborted: marks it timed out and tells the runner (`owner`), which rolls it back. Once only, and
    * only while it is active. The deadline's state lives here, not in closures of the runner: the scope is reachable
    * from every promise made in the transaction's async context, and a closure over the runner's call would make the
    * caller's callback (and the whole request) reachable from them too, which kept requests alive through
