@@ -21,7 +21,10 @@ export interface AmbientTransaction {
  * garbage collector more than the count. @internal
  */
 export interface ShapeCounts {
-  shapeCounts?: Map<string, number>;
+  /** The count of every shape once a second one ran; until then the first is counted in the two fields below. */
+  shapeCounts?: Map<string, number> | undefined;
+  firstShape?: string | undefined;
+  firstShapeCount?: number | undefined;
 }
 
 /** Read-your-writes state of one request, job or script. @internal */

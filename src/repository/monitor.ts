@@ -99,6 +99,39 @@ function reportSlow(operation: string, table: string, role: Role, durationMs: nu
   dbEvents.emit('query:slow', { operation, table, durationMs, role, txId });
 }
 
+/** `table.operation`, made once per pair (a string built per call is hashed again by every Map lookup). */
+const BASE_KEYS = new Map<string, Map<string, string>>();
+
+function baseKey(table: string, operation: string): string {
+  let byOperation = BASE_KEYS.get(table);
+  if (byOperation === undefined) BASE_KEYS.set(table, (byOperation = new Map<string, string>()));
+  let key = byOperation.get(operation);
+  if (key === undefined) byOperation.set(operation, (key = `${table}.${operation}`));
+  return key;
+}
+
+/**
+ * Counts one more run of `key` for `owner`; returns the new count. The first shape is counted in two fields and a
+ * Map is made only for a second one: most transactions and requests run one shape (a Map per transaction was a
+ * third of what the N+1 watch allocated).
+ */
+function tally(owner: ShapeCounts, key: string): number {
+  const counts = owner.shapeCounts;
+  if (counts === undefined) {
+    const first = owner.firstShape;
+    if (first === undefined || first === key) {
+      owner.firstShape = key;
+      return (owner.firstShapeCount = (owner.firstShapeCount ?? 0) + 1);
+    }
+    owner.shapeCounts = new Map<string, number>([[first, owner.firstShapeCount ?? 0]]);
+    owner.firstShape = owner.firstShapeCount = undefined;
+    return tally(owner, key);
+  }
+  const count = (counts.get(key) ?? 0) + 1;
+  counts.set(key, count);
+  return count;
+}
+
 function countShape(operation: string, table: string, shape: (() => string) | undefined): void {
   const threshold = repositorySettings().nPlusOneThreshold;
   if (threshold === 0) return;
@@ -106,10 +139,8 @@ function countShape(operation: string, table: string, shape: (() => string) | un
   if (!store) return;
   const frame = currentFrame(store);
   const owner: ShapeCounts = frame ? frame.scope : (store.session ?? store);
-  const counts = (owner.shapeCounts ??= new Map<string, number>());
-  const key = `${table}.${operation}${shape ? shape() : ''}`;
-  const count = (counts.get(key) ?? 0) + 1;
-  counts.set(key, count);
+  const key = shape ? baseKey(table, operation) + shape() : baseKey(table, operation);
+  const count = tally(owner, key);
   if (count !== threshold + 1) return;
   const txId = frame?.txId;
   const route = store.route;

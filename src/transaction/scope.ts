@@ -106,6 +106,8 @@ export class TransactionScope implements ShapeCounts {
   readonly name: string | undefined;
   /** The repository's N+1 counts for this transaction. */
   shapeCounts: Map<string, number> | undefined = undefined;
+  firstShape: string | undefined = undefined;
+  firstShapeCount: number | undefined = undefined;
   readonly route: string | undefined;
   readonly timeoutMs: number;
   readonly startedAt = performance.now();

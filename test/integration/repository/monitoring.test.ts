@@ -139,5 +139,14 @@ describe('events', () => {
 
     for (let i = 0; i < 20; i++) await repo().findById(a.id);
     expect(nPlusOne).toHaveLength(2);
+
+    // The first shape's count carries over when a second shape starts being counted.
+    await transaction(async () => {
+      for (let i = 0; i < 5; i++) await repo().findById(a.id);
+      await repo().findOne({ name: SECRET });
+      for (let i = 0; i < 6; i++) await repo().findById(a.id);
+    });
+    expect(nPlusOne).toHaveLength(3);
+    expect(nPlusOne[2]).toMatchObject({ shape: 'users.findById', count: 11 });
   });
 });
