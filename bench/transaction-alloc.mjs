@@ -2,8 +2,9 @@
 // (findById, update, save in transaction()) allocate on a real server, and how many promises they make, next to raw
 // postgres.js `sql.begin` with the same statements. Both are counts, not times, so they hold under load. Bytes come
 // from V8's sampling heap profiler with collected objects included (every 256 bytes sampled); promises from an
-// async_hooks init hook, in a second pass (the hook itself allocates). One transaction at a time. LAYER_DIST points at another build's dist/
-// (absolute URL or path) to measure it instead; TX_CALLS sets the transactions per pass (default 3000).
+// async_hooks init hook, in a second pass (the hook itself allocates). One transaction at a time. LAYER_DIST points
+// at another build's dist/ (absolute URL or path) to measure it instead; TX_CALLS sets the transactions per pass
+// (default 3000).
 import { createHook } from 'node:async_hooks';
 import { Session } from 'node:inspector/promises';
 import postgres from 'postgres';
