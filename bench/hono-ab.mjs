@@ -6,18 +6,13 @@
 // Routes: those of bench/hono-app.mjs (repository, transactional, txbare, middleware, als, constant,
 // constant-middleware, transaction-constant).
 // Settings: AB_SLICES (20), AB_SLICE_MS (400), LAYER_DIST (another build's dist/).
-import { createDatabase, dropDatabase, layerDist, list, load1, loadLine, median, seedBenchItems } from './lib.mjs';
-import { driveRoute, honoBenchApp, routeRequests } from './hono-app.mjs';
+import { list, load1, loadLine, median } from './lib.mjs';
+import { driveRoute, openHonoBench, routeRequests } from './hono-app.mjs';
 
 const routes = list(process.argv[2], ['repository', 'transactional']);
 const slices = Number(process.env.AB_SLICES ?? 20);
 const sliceMs = Number(process.env.AB_SLICE_MS ?? 400);
-const { url: dist, label: build } = layerDist();
-const url = await createDatabase('spfn_hono_ab', { replace: true });
-await seedBenchItems(url);
-const db = await import(`${dist}/db/index.js`);
-await db.initDatabase({ url, pool: { max: 10 }, healthCheck: { enabled: false }, applicationName: 'spfn-hono-ab' });
-const app = honoBenchApp(db);
+const { db, app, build, close } = await openHonoBench('spfn_hono_ab');
 const requests = Object.fromEntries(routes.map((r) => [r, routeRequests(r)]));
 
 /** Runs one route for `ms`; Node CPU µs per request. */
@@ -47,6 +42,5 @@ try {
   }
   console.log(loadLine(loads));
 } finally {
-  await db.closeDatabase();
-  await dropDatabase('spfn_hono_ab');
+  await close();
 }

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { setImmediate as turn } from 'node:timers/promises';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
+import { createDatabase, dropDatabase, layerDist, seedBenchItems } from './lib.mjs';
 import { items } from './peers/contenders/schema.mjs';
 
 // @hono/node-server's Request and Response in place of the global ones, as `serve()` installs them: `c.json()` then
@@ -45,6 +46,23 @@ export function honoBenchApp(db) {
   app.get('/constant-middleware/:id', pass, constant);
   app.get('/transaction-constant/:id', inTransaction, constant);
   return app;
+}
+
+/**
+ * A scratch database `name` seeded with the bench items, the layer's build (LAYER_DIST, else this checkout's) opened
+ * on it, and the app on that; `close()` closes the layer and drops the database.
+ */
+export async function openHonoBench(name) {
+  const { url: dist, label: build } = layerDist();
+  const url = await createDatabase(name, { replace: true });
+  await seedBenchItems(url);
+  const db = await import(`${dist}/db/index.js`);
+  await db.initDatabase({ url, pool: { max: 10 }, healthCheck: { enabled: false }, applicationName: name });
+  const close = async () => {
+    await db.closeDatabase();
+    await dropDatabase(name);
+  };
+  return { db, app: honoBenchApp(db), build, close };
 }
 
 // What @hono/node-server passes as c.env.outgoing, for Transactional()'s client watch.

@@ -6,18 +6,13 @@
 // files, by file:line), to show which layer makes which. Settings: PROMISE_CALLS (2000), LAYER_DIST (another build).
 import { createHook } from 'node:async_hooks';
 import { Session } from 'node:inspector/promises';
-import { createDatabase, dropDatabase, layerDist, list, seedBenchItems } from './lib.mjs';
-import { honoBenchApp, Outgoing, responseBody, routeRequests } from './hono-app.mjs';
+import { list } from './lib.mjs';
+import { openHonoBench, Outgoing, responseBody, routeRequests } from './hono-app.mjs';
 
 const routes = list(process.argv[2], ['repository', 'transactional', 'constant', 'transaction-constant']);
 const calls = Number(process.env.PROMISE_CALLS ?? 2000);
 const sites = process.env.PROMISE_SITES === '1';
-const { url: dist, label: build } = layerDist();
-const url = await createDatabase('spfn_hono_promises', { replace: true });
-await seedBenchItems(url);
-const db = await import(`${dist}/db/index.js`);
-await db.initDatabase({ url, pool: { max: 10 }, healthCheck: { enabled: false }, applicationName: 'spfn-promises' });
-const app = honoBenchApp(db);
+const { db, app, build, close } = await openHonoBench('spfn_hono_promises');
 
 let counting = false;
 let count = 0;
@@ -90,13 +85,6 @@ try {
     counting = false;
     hook.disable();
     const { bytes, by } = await bytesPerRequest(requests);
-    if (process.env.ALLOC_JSON) {
-      const fs = await import('node:fs');
-      fs.writeFileSync(
-        `${process.env.ALLOC_JSON}-${route}.json`,
-        JSON.stringify(Object.fromEntries([...by].map(([k, v]) => [k, v / calls]))),
-      );
-    }
     console.log(
       `${route.padEnd(22)} ${(count / calls).toFixed(1).padStart(5)} promises ${(bytes / 1024).toFixed(2).padStart(6)} KB`,
     );
@@ -112,6 +100,5 @@ try {
   }
 } finally {
   session.disconnect();
-  await db.closeDatabase();
-  await dropDatabase('spfn_hono_promises');
+  await close();
 }

@@ -277,7 +277,7 @@ class OpenTransaction<T> {
 
   /** The deadline passed (TransactionScope.expire): rolls back now, whatever the callback is doing. */
   interrupt(err: Error): void {
-    this.#failed(err);
+    this.failed(err);
   }
 
   /** The callback returned or resolved. */
@@ -291,12 +291,8 @@ class OpenTransaction<T> {
     }
   }
 
-  /** The callback threw or rejected, or the deadline passed. */
+  /** The callback threw or rejected, or the deadline passed: rolls back, unless the callback's outcome came first. */
   failed(err: unknown): void {
-    this.#failed(err);
-  }
-
-  #failed(err: unknown): void {
     if (this.#ending) return;
     this.#ending = true;
     void this.#rollback(err);
