@@ -10,8 +10,19 @@ type Hook = () => unknown;
 
 /** The random first 24 characters of this process's transaction ids, through the variant's hex digit and a dash. */
 let idPrefix = randomUUID().slice(0, 24);
-/** The last 12 hex digits: a 48-bit counter from a random start. */
-let idCounter = Math.floor(Math.random() * 2 ** 48);
+/**
+ * The last 12 hex digits: a 48-bit counter from a random start, kept as two 24-bit halves (small integers: `toString(16)`
+ * of a number past 2^31 takes V8's slow double-to-radix path, about 0.8 µs an id) and the high half's digits made
+ * once per 2^24 ids.
+ */
+let idHigh = Math.floor(Math.random() * 2 ** 24);
+let idLow = Math.floor(Math.random() * 2 ** 24);
+let idHead = idPrefix + hex6(idHigh);
+
+/** Six hex digits of a number below 2^24. */
+function hex6(n: number): string {
+  return (n + 0x1000000).toString(16).slice(1);
+}
 
 /**
  * A new transaction id: UUID-shaped (36 characters, version 4 and variant digits), unique in this process and, with
@@ -20,11 +31,15 @@ let idCounter = Math.floor(Math.random() * 2 ** 48);
  * @internal
  */
 export function nextTransactionId(): string {
-  if (++idCounter >= 2 ** 48) {
-    idPrefix = randomUUID().slice(0, 24);
-    idCounter = 0;
+  if (++idLow === 0x1000000) {
+    idLow = 0;
+    if (++idHigh === 0x1000000) {
+      idHigh = 0;
+      idPrefix = randomUUID().slice(0, 24);
+    }
+    idHead = idPrefix + hex6(idHigh);
   }
-  return idPrefix + idCounter.toString(16).padStart(12, '0');
+  return idHead + hex6(idLow);
 }
 
 /**
