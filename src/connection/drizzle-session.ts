@@ -198,14 +198,20 @@ type HandleSchema =
   | { fullSchema: Record<string, unknown>; schema: TablesRelationalConfig; tableNamesMap: Record<string, string> }
   | undefined;
 
-type HandleParts = { session: unknown; _: unknown; nestedIndex: number };
+/** A handle's own properties until its session is first used; then `session` and `_` are its own too. */
+type HandleParts = { [SOURCE]: unknown; nestedIndex: number };
+
+/** Where a handle's client comes from: given to `transactionHandles`' client maker on the handle's first use. */
+const SOURCE = Symbol('spfn.handleSource');
 
 /**
  * Makes the Drizzle handles of transactions (and savepoints) for one database. Each handle is a PostgresJsTransaction
- * whose own properties are only its session, its `_` and its level; everything else (the dialect, the schema, the
- * methods) comes from one template built here, and the relational query builders (`tx.query.<table>`) are built for
- * the handle's session the first time it uses them. A handle built by Drizzle's constructor costs about 1 KB per
- * transaction, and one builder object per table of the schema, though most transactions never use `tx.query`.
+ * whose own properties are only its source and its level until it is used; everything else (the dialect, the
+ * schema, the methods) comes from one template built here. Its session and `_` are made the first time anything
+ * reads them (every Drizzle method does), with a client from `makeClient(source)`: a `Transactional()` request whose
+ * handler goes through the repository (which runs on the transaction, not on its handle) never builds them. The
+ * relational query builders (`tx.query.<table>`) are likewise built for the handle's session on first use. A handle
+ * built by Drizzle's constructor costs about 1 KB per transaction, and one builder object per table of the schema.
  * The session's own properties are likewise only its client.
  * @internal
  */
@@ -213,15 +219,41 @@ export function transactionHandles(
   dialect: ConstructorParameters<typeof PostgresJsTransaction>[0],
   schema: HandleSchema,
   sessionOptions: { logger: unknown; cache: unknown },
-): (
-  client: DrizzleClient,
-  nestedIndex: number,
-) => PostgresJsTransaction<Record<string, unknown>, TablesRelationalConfig> {
+  makeClient: (source: unknown) => DrizzleClient,
+): (nestedIndex: number, source: unknown) => PostgresJsTransaction<Record<string, unknown>, TablesRelationalConfig> {
   const templateSession = new TypedErrorSession(undefined as never, dialect, schema, sessionOptions as never);
   const template = new PostgresJsTransaction(dialect, templateSession as never, schema, 0);
   const shared = (template as unknown as { _: Record<string, unknown> })._;
   const relational = schema?.schema;
+  const own = (value: unknown): PropertyDescriptor => ({ value, writable: true, enumerable: true, configurable: true });
+  /** Gives the handle its session and `_` as own properties; returns the session. */
+  const materialize = (handle: HandleParts): AnySession => {
+    const session = Object.create(templateSession) as { client: DrizzleClient };
+    session.client = makeClient(handle[SOURCE]);
+    Object.defineProperty(handle, 'session', own(session));
+    Object.defineProperty(
+      handle,
+      '_',
+      own({ schema: shared.schema, fullSchema: shared.fullSchema, tableNamesMap: shared.tableNamesMap, session }),
+    );
+    return session as never;
+  };
   const perHandle = Object.create(template, {
+    session: {
+      configurable: true,
+      enumerable: true,
+      get(this: HandleParts) {
+        return materialize(this);
+      },
+    },
+    _: {
+      configurable: true,
+      enumerable: true,
+      get(this: HandleParts & { _: unknown }) {
+        materialize(this);
+        return this._;
+      },
+    },
     query: {
       configurable: true,
       enumerable: true,
@@ -240,17 +272,14 @@ export function transactionHandles(
             );
           }
         }
-        Object.defineProperty(this, 'query', { value: query, writable: true, enumerable: true, configurable: true });
+        Object.defineProperty(this, 'query', own(query));
         return query;
       },
     },
   }) as object;
-  return (client, nestedIndex) => {
-    const session = Object.create(templateSession) as { client: DrizzleClient };
-    session.client = client;
+  return (nestedIndex, source) => {
     const handle = Object.create(perHandle) as HandleParts;
-    handle.session = session;
-    handle._ = { schema: shared.schema, fullSchema: shared.fullSchema, tableNamesMap: shared.tableNamesMap, session };
+    handle[SOURCE] = source;
     handle.nestedIndex = nestedIndex;
     return handle as never;
   };

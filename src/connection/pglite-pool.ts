@@ -4,7 +4,7 @@ import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { Gate, type Lane, type Withdrawal } from './gate.js';
 import { isNewDataDir, PgliteTemplate } from './pglite-template.js';
-import type { Pool, PooledConnection } from './pool.js';
+import type { Pool, PooledConnection, SharedStatement } from './pool.js';
 import { withTimeout } from './timeout.js';
 
 const TEXT = (value: string): string => value;
@@ -73,18 +73,41 @@ export class PglitePool implements Pool {
     return this.#gate.counts();
   }
 
-  query(text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
+  query(
+    text: string,
+    params: readonly unknown[],
+    mode: ResultMode,
+    _prepare?: boolean,
+    watch?: SharedStatement,
+  ): Promise<QueryResult> {
     const lane = this.#gate.tryShared();
-    if (lane !== undefined) return this.#run(lane, text, params, mode);
-    return this.#gate.acquireShared().then((waited) => this.#run(waited, text, params, mode));
+    if (lane !== undefined) return this.#run(lane, text, params, mode, watch);
+    return this.#gate.acquireShared().then(
+      (waited) => this.#run(waited, text, params, mode, watch),
+      (err: unknown) => {
+        if (watch?.failed !== undefined) watch.failed(err);
+        throw err;
+      },
+    );
   }
 
-  async #run(lane: Lane, text: string, params: readonly unknown[], mode: ResultMode): Promise<QueryResult> {
+  async #run(
+    lane: Lane,
+    text: string,
+    params: readonly unknown[],
+    mode: ResultMode,
+    watch: SharedStatement | undefined,
+  ): Promise<QueryResult> {
+    let rows: QueryResult;
     try {
-      return await runOn(this.#db, text, params, mode);
-    } finally {
+      rows = await runOn(this.#db, text, params, mode);
+    } catch (err) {
       this.#gate.releaseShared(lane);
+      if (watch?.failed !== undefined) watch.failed(err);
+      throw err;
     }
+    this.#gate.releaseShared(lane);
+    return watch?.answered === undefined ? rows : watch.answered(rows);
   }
 
   async reserve(withdrawal?: Withdrawal): Promise<PooledConnection> {

@@ -31,6 +31,13 @@ export interface SharedStatement {
   lane?: Lane;
   /** The driver's query. */
   query?: unknown;
+  /**
+   * Called in the pool's own reaction to the statement's answer: what it returns (or throws) is the statement's
+   * outcome. Saves the caller a reaction (and a promise) of its own.
+   */
+  answered?(rows: QueryResult): QueryResult;
+  /** Called in the pool's own reaction to the statement's failure; throws the statement's outcome. */
+  failed?(err: unknown): never;
 }
 
 /**
@@ -43,7 +50,10 @@ export interface Pool {
   readonly role: PoolRole;
   /** The URL without its password, for logs and events. */
   readonly displayUrl: string;
-  /** Runs one statement on any free connection; `watch`, when given, is told where it went (see cancelShared). */
+  /**
+   * Runs one statement on any free connection; `watch`, when given, is told where it went (see cancelShared) and
+   * its `answered` / `failed` give the outcome.
+   */
   query(
     text: string,
     params: readonly unknown[],

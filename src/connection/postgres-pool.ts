@@ -233,7 +233,13 @@ export class PostgresPool implements Pool {
   ): Promise<QueryResult> {
     const lane = this.#gate.tryShared();
     if (lane !== undefined) return this.#run(lane, text, params, mode, prepare, watch);
-    return this.#gate.acquireShared().then((waited) => this.#run(waited, text, params, mode, prepare, watch));
+    return this.#gate.acquireShared().then(
+      (waited) => this.#run(waited, text, params, mode, prepare, watch),
+      (err: unknown) => {
+        if (watch?.failed !== undefined) watch.failed(err);
+        throw err;
+      },
+    );
   }
 
   #run(
@@ -260,17 +266,20 @@ export class PostgresPool implements Pool {
       start(client, q);
     } catch (err) {
       this.#gate.releaseShared(lane);
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (watch?.failed === undefined) return Promise.reject(error);
+      return new Promise<never>(() => watch.failed!(error));
     }
     // One reaction instead of an async function's: this runs for every statement outside a transaction.
     return pending.then(
       (rows) => {
         this.#gate.releaseShared(lane);
         if (this.#types === undefined) this.#learnTypes(sql);
-        return rows;
+        return watch?.answered === undefined ? rows : watch.answered(rows);
       },
       (err: unknown) => {
         this.#gate.releaseShared(lane);
+        if (watch?.failed !== undefined) watch.failed(err);
         throw err;
       },
     );

@@ -44,10 +44,12 @@ import {
 } from '../tracing/index.js';
 import type { Attributes, Span, Tracer } from '@opentelemetry/api';
 import { TRANSACTION_OPTIONS } from '../transaction/options.js';
-import { currentFrame, runTransaction, type RequestBinding } from '../transaction/runner.js';
+import { registerClient } from '../transaction/handles.js';
+import { currentFrame, runTransaction, transactionHooks, type RequestBinding } from '../transaction/runner.js';
+import type { TransactionFrame } from '../transaction/scope.js';
 import type { ServerDefaults, Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
 import { mayWrite, ReadConsistencyTracker } from '../connection/consistency.js';
-import { DrizzleClient, type Executor, type TransactionHooks } from '../connection/drizzle-client.js';
+import { DrizzleClient, type Executor } from '../connection/drizzle-client.js';
 import { HealthMonitor, type DatabaseHealth } from '../connection/health.js';
 import { PglitePool } from '../connection/pglite-pool.js';
 import type { Pool } from '../connection/pool.js';
@@ -385,7 +387,16 @@ export class DatabaseManager<
    * transaction must keep failing, so handles are never reused).
    * @internal
    */
-  createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction {
+  createHandle(frame: TransactionFrame, nestedIndex: number): Transaction {
+    const handles = (this.#handles ??= transactionHandles(this.#dialect, this.#schema, HANDLE_SESSION_OPTIONS, (source) =>
+      this.#handleClient(source as TransactionFrame),
+    ));
+    return handles(nestedIndex, frame);
+  }
+
+  /** The client of a transaction handle, made when the handle is first used: its frame's statements, monitored. */
+  #handleClient(frame: TransactionFrame): DrizzleClient {
+    const execute = frame.scope.execute;
     let run = execute;
     if (this.#consistency) {
       run = (text, params, mode, named) => {
@@ -393,9 +404,9 @@ export class DatabaseManager<
         return execute(text, params, mode, named);
       };
     }
-    const client = new DrizzleClient(this.#monitor(run, 'primary'), hooks, HANDLE_CLIENT_OPTIONS);
-    const handles = (this.#handles ??= transactionHandles(this.#dialect, this.#schema, HANDLE_SESSION_OPTIONS));
-    return handles(client, nestedIndex);
+    const client = new DrizzleClient(this.#monitor(run, 'primary'), transactionHooks(this), HANDLE_CLIENT_OPTIONS);
+    registerClient(client, frame);
+    return client;
   }
 
   /** @internal */

@@ -15,15 +15,21 @@ function clientOf(handle: object): object | undefined {
 }
 
 /**
- * Remembers which frame a handle belongs to, for runWithTransaction. The handle's client is marked too:
- * `getDatabase().transaction(async (tx) => …)` and `tx.transaction(…)` hand out a `tx` that Drizzle builds
- * itself on that client.
+ * Remembers which frame a handle belongs to, for runWithTransaction. The handle's client is marked when it is made
+ * ({@link registerClient}).
  * @internal
  */
 export function registerHandle(frame: TransactionFrame): void {
   (frame.handle as Marked)[FRAME] = frame;
-  const client = clientOf(frame.handle);
-  if (client) (client as Marked)[FRAME] = frame;
+}
+
+/**
+ * Marks the client of a frame's handle: `getDatabase().transaction(async (tx) => …)` and `tx.transaction(…)` hand
+ * out a `tx` that Drizzle builds itself on that client, and a savepoint opened on it finds its frame from it.
+ * @internal
+ */
+export function registerClient(client: object, frame: TransactionFrame): void {
+  (client as Marked)[FRAME] = frame;
 }
 
 /** @internal */

@@ -463,7 +463,7 @@ function newFrame(
   nestedIndex: number,
 ): TransactionFrame {
   const frame = new TransactionFrame(scope, parent);
-  frame.handle = host.createHandle(scope.execute, hooksOf(host), nestedIndex);
+  frame.handle = host.createHandle(frame, nestedIndex);
   registerHandle(frame);
   return frame;
 }
@@ -471,7 +471,8 @@ function newFrame(
 /** The savepoint hook of each host's handles, made once: it finds the frame from the handle's client. */
 const HOOKS = new WeakMap<TransactionHost, TransactionHooks>();
 
-function hooksOf(host: TransactionHost): TransactionHooks {
+/** What the clients of a host's transaction handles call for `tx.transaction(…)` (a savepoint). @internal */
+export function transactionHooks(host: TransactionHost): TransactionHooks {
   let hooks = HOOKS.get(host);
   if (hooks === undefined) {
     hooks = {

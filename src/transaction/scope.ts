@@ -78,9 +78,33 @@ const GUARD_CHECK =
 const GUARDED_TIMEOUTS = `select set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true) where ${GUARD_CHECK}`;
 const GUARDED = `select 1 where ${GUARD_CHECK}`;
 
-/** A read run before BEGIN, outside the transaction, until it answers. */
-interface DeferredRead extends SharedStatement {
-  running: Promise<QueryResult> | undefined;
+/**
+ * A read run before BEGIN, outside the transaction, until it answers. The pool calls `answered` / `failed` in its own
+ * reaction to the statement: no reaction (and promise) of the transaction's own per read.
+ */
+class DeferredRead implements SharedStatement {
+  lane?: SharedStatement['lane'];
+  query?: unknown;
+  running: Promise<QueryResult> | undefined = undefined;
+  readonly #scope: TransactionScope;
+
+  constructor(scope: TransactionScope) {
+    this.#scope = scope;
+  }
+
+  answered(rows: QueryResult): QueryResult {
+    const scope = this.#scope;
+    scope.readEnded(this);
+    if (scope.pastDeadline()) throw scope.closedError();
+    return rows;
+  }
+
+  failed(err: unknown): never {
+    const scope = this.#scope;
+    scope.readEnded(this);
+    if (scope.endedByDeadline(err)) throw scope.closedError(toDatabaseError(err));
+    throw err;
+  }
 }
 
 /** Where and how a transaction begins, fixed when it is opened. @internal */
@@ -143,7 +167,8 @@ export class TransactionScope implements ShapeCounts {
   #connection: PooledConnection | undefined;
   /** Lets the first statement's wait for a connection be given up when the transaction ends meanwhile. */
   #withdrawal: Withdrawal | undefined;
-  /** Reads run outside the transaction that have not answered yet. */
+  /** Reads run outside the transaction that have not answered yet: the first in a slot, more in a set. */
+  #deferredOne: DeferredRead | undefined = undefined;
   #deferred: Set<DeferredRead> | undefined;
   readonly #begin: string;
   readonly #marked: boolean;
@@ -313,24 +338,18 @@ export class TransactionScope implements ShapeCounts {
 
   #deferredRead(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
     if (this.state !== 'active' || this.pastDeadline()) return Promise.reject(this.closedError());
-    const watch: DeferredRead = { running: undefined };
+    const watch = new DeferredRead(this);
+    if (this.#deferredOne === undefined) this.#deferredOne = watch;
+    else (this.#deferred ??= new Set()).add(watch);
     const running = this.#pool.query(text, params, mode, this.prepare && named, watch);
     watch.running = running;
-    const deferred = (this.#deferred ??= new Set());
-    deferred.add(watch);
-    // One reaction, not an async function's: this runs for every read of a read-only request.
-    return running.then(
-      (result) => {
-        deferred.delete(watch);
-        if (this.pastDeadline()) throw this.closedError();
-        return result;
-      },
-      (err: unknown) => {
-        deferred.delete(watch);
-        if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
-        throw err;
-      },
-    );
+    return running;
+  }
+
+  /** A deferred read answered or failed (before its outcome is given). @internal */
+  readEnded(watch: DeferredRead): void {
+    if (this.#deferredOne === watch) this.#deferredOne = undefined;
+    else this.#deferred?.delete(watch);
   }
 
   /**
@@ -352,11 +371,12 @@ export class TransactionScope implements ShapeCounts {
    * another caller's statement (see Pool.cancelShared); resolves once they ended.
    */
   async cancelDeferred(): Promise<void> {
-    const deferred = this.#deferred;
-    if (deferred === undefined || deferred.size === 0 || this.#pool.cancelShared === undefined) return;
+    const deferred = this.#deferredOne === undefined ? [] : [this.#deferredOne];
+    if (this.#deferred !== undefined) deferred.push(...this.#deferred);
+    if (deferred.length === 0 || this.#pool.cancelShared === undefined) return;
     const pool = this.#pool as Required<Pool>;
     await Promise.all(
-      [...deferred].map((watch) =>
+      deferred.map((watch) =>
         pool.cancelShared(watch, watch.running?.catch(() => undefined) ?? Promise.resolve()),
       ),
     );

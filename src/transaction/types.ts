@@ -1,9 +1,10 @@
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PostgresJsTransaction } from 'drizzle-orm/postgres-js';
-import type { DrizzleClient, Executor, TransactionHooks } from '../connection/drizzle-client.js';
+import type { DrizzleClient } from '../connection/drizzle-client.js';
 import type { Pool } from '../connection/pool.js';
 import type { Tracer } from '@opentelemetry/api';
 import type { DatabaseMetrics } from '../metrics/index.js';
+import type { TransactionFrame } from './scope.js';
 
 /** A Drizzle transaction handle, as `transaction()` and `getTransaction()` give it. */
 export type Transaction<TSchema extends Record<string, unknown> = Record<string, unknown>> = PostgresJsTransaction<
@@ -76,8 +77,11 @@ export interface ServerDefaults {
 export interface TransactionHost {
   /** The pool a new transaction takes its connection from. */
   poolFor(readOnly: boolean): Pool;
-  /** Builds a Drizzle transaction handle on a statement executor. */
-  createHandle(execute: Executor, hooks: TransactionHooks, nestedIndex: number): Transaction;
+  /**
+   * Builds the Drizzle handle of a transaction or savepoint frame; it runs its statements on the frame's scope and
+   * may build its Drizzle session only when first used.
+   */
+  createHandle(frame: TransactionFrame, nestedIndex: number): Transaction;
   /** TRANSACTION_TIMEOUT. */
   readonly defaultTimeout: number;
   /** What the primary gives a transaction that names no level or mode (read at init). */
