@@ -4,7 +4,9 @@ import type { QueryResult, ResultMode } from '../context/index.js';
  * Runs one statement somewhere: a pool, a replica set, or a transaction's connection. `named` says the statement
  * may run as a named prepared statement, which the server may execute with a generic plan after five executions
  * (statements built once by key: `.prepare()`d ones); otherwise it runs as the unnamed statement, planned for its
- * values each time (ADR 0008).
+ * values each time (ADR 0008). With `finish`, the promise gives what `finish` makes of the rows and a failure rejects
+ * with its DatabaseError, both in the reaction that times the statement: the caller needs no reaction (and promise)
+ * of its own, and every promise also costs the AsyncLocalStorage hooks on Node 20.
  * @internal
  */
 export type Executor = (
@@ -12,7 +14,11 @@ export type Executor = (
   params: readonly unknown[],
   mode: ResultMode,
   named?: boolean,
+  finish?: RowsFinish,
 ) => Promise<QueryResult>;
+
+/** What a caller of an {@link Executor} makes of a statement's rows (Drizzle's row mapping). @internal */
+export type RowsFinish = (rows: QueryResult) => unknown;
 
 /** What Drizzle's transaction API calls on the client. @internal */
 export interface TransactionHooks {
@@ -40,9 +46,18 @@ export class DrizzleClient {
     this.options = options ?? { parsers: {}, serializers: {} };
   }
 
-  /** Runs one statement: rows as objects (`'object'`) or as arrays (`'array'`); `named` as in {@link Executor}. */
-  run(text: string, params: readonly unknown[], mode: ResultMode, named: boolean): Promise<QueryResult> {
-    return this.#execute(text, params, mode, named);
+  /**
+   * Runs one statement: rows as objects (`'object'`) or as arrays (`'array'`); `named` and `finish` as in
+   * {@link Executor}.
+   */
+  run<T = QueryResult>(
+    text: string,
+    params: readonly unknown[],
+    mode: ResultMode,
+    named: boolean,
+    finish?: (rows: QueryResult) => T,
+  ): Promise<T> {
+    return this.#execute(text, params, mode, named, finish) as Promise<T>;
   }
 
   /**

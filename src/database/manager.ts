@@ -49,7 +49,7 @@ import { currentFrame, runTransaction, transactionHooks, type RequestBinding } f
 import type { TransactionFrame } from '../transaction/scope.js';
 import type { ServerDefaults, Transaction, TransactionHost, TransactionOptions } from '../transaction/types.js';
 import { mayWrite, ReadConsistencyTracker } from '../connection/consistency.js';
-import { DrizzleClient, type Executor } from '../connection/drizzle-client.js';
+import { DrizzleClient, type Executor, type RowsFinish } from '../connection/drizzle-client.js';
 import { HealthMonitor, type DatabaseHealth } from '../connection/health.js';
 import { PglitePool } from '../connection/pglite-pool.js';
 import type { Pool } from '../connection/pool.js';
@@ -423,23 +423,23 @@ export class DatabaseManager<
     );
     const consistency = this.#consistency;
     if (!consistency) {
-      return (text, params, mode, named = false) => {
-        if (ambient.getStore()?.tx) return inTransaction(text, params, mode, named);
+      return (text, params, mode, named = false, finish) => {
+        if (ambient.getStore()?.tx) return inTransaction(text, params, mode, named, finish);
         if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-        return run(text, params, mode, named);
+        return run(text, params, mode, named, finish);
       };
     }
     // Read-your-writes: a write only stamps the session (on commit inside a transaction); the WAL position is
     // fetched by the first replica read that needs it.
-    return (text, params, mode, named = false) => {
+    return (text, params, mode, named = false, finish) => {
       if (ambient.getStore()?.tx) {
         this.#stampOnCommit(text);
-        return inTransaction(text, params, mode, named);
+        return inTransaction(text, params, mode, named, finish);
       }
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-      if (!mayWrite(text)) return run(text, params, mode, named);
+      if (!mayWrite(text)) return run(text, params, mode, named, finish);
       const session = consistency.session();
-      return run(text, params, mode, named).then((rows) => {
+      return run(text, params, mode, named, finish).then((rows) => {
         consistency.noteWrite(session);
         return rows;
       });
@@ -487,25 +487,26 @@ export class DatabaseManager<
       params: readonly unknown[],
       mode: ResultMode,
       named: boolean,
+      finish: RowsFinish | undefined,
     ): Promise<QueryResult> => {
       let pool = router.pick();
       if (pool === router.primary) {
         metrics.replicaFallback('replicas_down');
-        return onPrimary(text, params, mode, named);
+        return onPrimary(text, params, mode, named, finish);
       }
       if (consistency) {
         pool = await consistency.choose(router, pool);
         if (pool === router.primary) {
           metrics.replicaFallback('behind');
-          return onPrimary(text, params, mode, named);
+          return onPrimary(text, params, mode, named, finish);
         }
       }
-      return onReplica(text, params, mode, named, pool);
+      return onReplica(text, params, mode, named, finish, pool);
     };
-    return (text, params, mode, named = false) => {
-      if (ambient.getStore()?.tx) return inTransaction(text, params, mode, named);
+    return (text, params, mode, named = false, finish) => {
+      if (ambient.getStore()?.tx) return inTransaction(text, params, mode, named, finish);
       if (this.#state !== 'ready') return Promise.reject(new DatabaseNotInitializedError());
-      return route(text, params, mode, named);
+      return route(text, params, mode, named, finish);
     };
   }
 
@@ -537,6 +538,7 @@ export class DatabaseManager<
       params: readonly unknown[],
       mode: ResultMode,
       named = false,
+      finish?: RowsFinish,
       pool?: Pool,
       span?: Span,
     ): Promise<QueryResult> => {
@@ -546,23 +548,24 @@ export class DatabaseManager<
           const durationMs = performance.now() - started;
           metrics.query(effectiveRole, durationMs / 1000);
           if (enabled && durationMs >= slow) reportSlow(text, durationMs, effectiveRole);
-          return result;
+          return finish === undefined ? result : (finish(result) as QueryResult);
         },
         (err: unknown) => {
           const durationMs = performance.now() - started;
           const ownTimeout = !currentFrame()?.scope.endedByDeadline(err);
-          metrics.query(effectiveRole, durationMs / 1000, toDatabaseError(err).code, ownTimeout);
+          const mapped = toDatabaseError(err);
+          metrics.query(effectiveRole, durationMs / 1000, mapped.code, ownTimeout);
           reportError(text, err, durationMs, effectiveRole);
-          throw err;
+          throw finish === undefined ? err : mapped;
         },
       );
     };
     const tracer = this.#tracer;
     if (!tracer) return monitored;
     const server = role === 'replica' ? {} : this.#server(this.#router?.primary);
-    return (text, params, mode, named, pool) => {
+    return (text, params, mode, named, finish, pool) => {
       const span = startStatementSpan(tracer, text, server, effectiveRole);
-      return endStatementSpan(span, monitored(text, params, mode, named, pool, span));
+      return endStatementSpan(span, monitored(text, params, mode, named, finish, pool, span));
     };
   }
 
@@ -707,6 +710,7 @@ type MonitoredExecutor = (
   params: readonly unknown[],
   mode: ResultMode,
   named?: boolean,
+  finish?: RowsFinish,
   pool?: Pool,
 ) => Promise<QueryResult>;
 
