@@ -18,6 +18,7 @@ import {
   rotate,
   runJsonChild,
   seedBenchItems,
+  youngGeneration,
 } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,22 +40,7 @@ async function cell(url, route) {
     keepStdout: true,
   });
   if (result.failed) return result;
-  const lines = result.stdout.split('\n');
-  let allocated = 0;
-  let promoted = 0;
-  let survived = 0;
-  for (const line of lines.slice(lines.indexOf('MEASURE') + 1, lines.indexOf('END'))) {
-    if (!line.includes(' gc=s ')) continue;
-    const field = (name) => Number(new RegExp(` ${name}=(\\d+)`).exec(line)?.[1] ?? 0);
-    allocated += field('allocated');
-    promoted += field('promoted');
-    survived += field('new_space_survived');
-  }
-  return {
-    ...result,
-    promotedPct: allocated ? (100 * promoted) / allocated : 0,
-    survivedPct: allocated ? (100 * survived) / allocated : 0,
-  };
+  return { ...result, ...youngGeneration(result.stdout) };
 }
 
 const url = await createDatabase('spfn_hono_gc', { replace: true });

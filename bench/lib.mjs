@@ -236,3 +236,29 @@ export function runJsonChild(
     });
   });
 }
+
+/**
+ * The young-generation figures of a child run under --trace-gc-nvp, from the scavenges it printed between its
+ * MEASURE and END lines: the share of the bytes allocated that scavenges moved to the old generation (promoted) and
+ * kept in the young one (survived), in percent.
+ */
+export function youngGeneration(stdout) {
+  const lines = stdout.split('\n');
+  let allocated = 0;
+  let promoted = 0;
+  let survived = 0;
+  let scavenges = 0;
+  for (const line of lines.slice(lines.indexOf('MEASURE') + 1, lines.indexOf('END'))) {
+    if (!line.includes(' gc=s ')) continue;
+    const field = (name) => Number(new RegExp(` ${name}=(\\d+)`).exec(line)?.[1] ?? 0);
+    allocated += field('allocated');
+    promoted += field('promoted');
+    survived += field('new_space_survived');
+    scavenges++;
+  }
+  return {
+    scavenges,
+    promotedPct: allocated ? (100 * promoted) / allocated : 0,
+    survivedPct: allocated ? (100 * survived) / allocated : 0,
+  };
+}

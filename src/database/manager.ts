@@ -388,8 +388,11 @@ export class DatabaseManager<
    * @internal
    */
   createHandle(frame: TransactionFrame, nestedIndex: number): Transaction {
-    const handles = (this.#handles ??= transactionHandles(this.#dialect, this.#schema, HANDLE_SESSION_OPTIONS, (source) =>
-      this.#handleClient(source as TransactionFrame),
+    const handles = (this.#handles ??= transactionHandles(
+      this.#dialect,
+      this.#schema,
+      HANDLE_SESSION_OPTIONS,
+      (source) => this.#handleClient(source as TransactionFrame),
     ));
     return handles(nestedIndex, frame);
   }

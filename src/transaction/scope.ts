@@ -376,9 +376,7 @@ export class TransactionScope implements ShapeCounts {
     if (deferred.length === 0 || this.#pool.cancelShared === undefined) return;
     const pool = this.#pool as Required<Pool>;
     await Promise.all(
-      deferred.map((watch) =>
-        pool.cancelShared(watch, watch.running?.catch(() => undefined) ?? Promise.resolve()),
-      ),
+      deferred.map((watch) => pool.cancelShared(watch, watch.running?.catch(() => undefined) ?? Promise.resolve())),
     );
   }
 
