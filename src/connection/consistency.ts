@@ -103,7 +103,9 @@ export class ReadConsistencyTracker {
 
   /**
    * The pool for a read under the configured consistency: `candidate` (a replica chosen by the router) when it
-   * is safe, else the primary.
+   * is safe, else the primary. Never rejects: when the primary's write position cannot be fetched, the read goes to
+   * the primary, which has every write (and which answers a failure there with its typed error, through the
+   * statement's monitor).
    */
   async choose(router: ReadRouter, candidate: Pool): Promise<Pool> {
     if (candidate === router.primary || this.mode === 'none') return candidate;
@@ -112,7 +114,12 @@ export class ReadConsistencyTracker {
     if (this.mode === 'sticky') {
       return performance.now() - session.lastWriteAt < this.stickyWindow ? router.primary : candidate;
     }
-    const required = await this.writePosition(session);
+    let required: bigint | undefined;
+    try {
+      required = await this.writePosition(session);
+    } catch {
+      return router.primary;
+    }
     if (required === undefined) return candidate;
     if (await this.#reached(candidate, required)) return candidate;
     for (const replica of router.healthyReplicas()) {

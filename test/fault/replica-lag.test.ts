@@ -163,6 +163,32 @@ describe('read-your-writes on a lagging replica (recovery_min_apply_delay = 2s)'
     });
   }
 
+  it('a read whose write position cannot be fetched goes to the primary, never fails untyped', async () => {
+    // A role that may not call pg_current_wal_lsn(): the lsn mode's fetch of the primary's position fails with a
+    // server error (42501) after a write; the read must still see the write, from the primary.
+    await adminQuery(
+      primary,
+      "do $$ begin if not exists (select from pg_roles where rolname = 'spfn_no_lsn') then create role spfn_no_lsn login; end if; end $$",
+    );
+    await adminQuery(primary, 'grant select, insert on notes to spfn_no_lsn');
+    await adminQuery(primary, 'revoke execute on function pg_current_wal_lsn() from public');
+    await waitReplayed(primary, replica, APPLY_DELAY_MS * 5);
+    const asRole = (url: string): string => url.replace('postgres://postgres@', 'postgres://spfn_no_lsn@');
+    const manager = open('lsn', { url: asRole(primary.url), readUrls: [asRole(replica.url)] });
+    try {
+      await manager.init();
+      const id = nextId++;
+      const rows = await withReadSession(async () => {
+        await manager.getDatabase('write').insert(notes).values({ id, body: 'no lsn' });
+        return manager.getDatabase('read').select().from(notes).where(eq(notes.id, id));
+      });
+      expect(rows).toHaveLength(1);
+    } finally {
+      await manager.close();
+      await adminQuery(primary, 'grant execute on function pg_current_wal_lsn() to public');
+    }
+  });
+
   it('measures the cost of tracking writes (lsn vs none)', async () => {
     const results: Record<string, number> = {};
     for (const mode of ['none', 'lsn', 'none', 'lsn'] as const) {
