@@ -88,7 +88,6 @@ function closeWatch(env: unknown): AbortWatch | undefined {
   return (abort) => {
     if (response.destroyed && !response.writableFinished) abort();
     else response.on('close', () => response.writableFinished || abort());
-    return undefined;
   };
 }
 

@@ -43,10 +43,10 @@ const OPENING_WAIT_MS = 2000;
 /**
  * Another way than an AbortSignal to end a transaction from outside (`Transactional()` on `@hono/node-server`
  * listens to the response's `close` event, which costs no AbortController per request): called with the abort
- * function when the transaction starts, it returns what stops listening, or nothing when the listener may stay
- * (an ended transaction ignores its abort). @internal
+ * function when the transaction starts. Its listener may outlive the transaction: an ended transaction ignores its
+ * abort. @internal
  */
-export type AbortWatch = (abort: () => void) => (() => void) | undefined;
+export type AbortWatch = (abort: () => void) => void;
 
 /** What one `Transactional()` middleware reports with, fixed when its first request comes. @internal */
 export interface RequestReport {
@@ -213,7 +213,6 @@ class OpenTransaction<T> {
   readonly #span: Span | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #entry: RunningEntry;
-  #unwatch: (() => void) | undefined = undefined;
   #resolve: ((value: T) => void) | undefined = undefined;
   #reject: ((err: unknown) => void) | undefined = undefined;
   /** The callback's outcome or the deadline came: whichever came second is ignored. */
@@ -267,9 +266,7 @@ class OpenTransaction<T> {
     const scope = this.#scope;
     scope.owner = this;
     // A watch may call abort at once (the client is gone already): the interrupt is set by then.
-    const unwatch = this.#request?.watch?.(scope.abort);
-    if (this.#done) unwatch?.();
-    else this.#unwatch = unwatch;
+    this.#request?.watch?.(scope.abort);
     if (this.#signal?.aborted) scope.abort();
     if (scope.state !== 'active') return;
     ambient.run(this.#store, runCallback, this, fn, this.#frame.handle);
@@ -411,8 +408,6 @@ class OpenTransaction<T> {
     const scope = this.#scope;
     running.remove(this.#entry);
     this.#signal?.removeEventListener('abort', scope.abort);
-    this.#unwatch?.();
-    this.#unwatch = undefined;
     // The async context keeps the frame (and so the scope) for as long as any promise made in the callback lives,
     // and the garbage collector learns late that old promises are dead: the scope must not keep this transaction
     // (whose caller's promise reaches the callback and the whole request). See detach().
