@@ -93,17 +93,13 @@ class DeferredRead implements SharedStatement {
   }
 
   answered(rows: QueryResult): QueryResult {
-    const scope = this.#scope;
-    scope.readEnded(this);
-    if (scope.pastDeadline()) throw scope.closedError();
-    return rows;
+    this.#scope.readEnded(this);
+    return this.#scope.answeredInTime(rows);
   }
 
   failed(err: unknown): never {
-    const scope = this.#scope;
-    scope.readEnded(this);
-    if (scope.endedByDeadline(err)) throw scope.closedError(toDatabaseError(err));
-    throw err;
+    this.#scope.readEnded(this);
+    return this.#scope.failedInTime(err);
   }
 }
 
@@ -304,25 +300,35 @@ export class TransactionScope implements ShapeCounts {
       : this.#first(text, params, mode, named);
     // Made at the first statement: a request whose reads all ran before BEGIN never needs them.
     return running.then(
-      (this.#answered ??= (result) => {
-        // A statement that returned after the deadline ran in a transaction that is now rolled back: its result
-        // must not reach the caller, who would go on as if it had been written.
-        if (this.pastDeadline()) throw this.closedError();
-        return result;
-      }),
-      (this.#failed ??= (err) => {
-        // Already the transaction's own error (it ended while the statement waited for its connection).
-        if (err instanceof TransactionTimeoutError) throw err;
-        // The caller gets the transaction's timeout, not the statement's cancel that the deadline caused. Its own
-        // error stays as the cause, typed and sanitized (the driver's error carries the parameters).
-        if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
-        throw err;
-      }),
+      (this.#answered ??= (result) => this.answeredInTime(result)),
+      (this.#failed ??= (err) => this.failedInTime(err)),
     );
   };
 
   #answered: ((result: QueryResult) => QueryResult) | undefined = undefined;
   #failed: ((err: unknown) => never) | undefined = undefined;
+
+  /**
+   * A statement's answer, unless it came after the deadline: it then ran in a transaction that is rolled back (or,
+   * read before BEGIN, belongs to one that is), and must not reach the caller, who would go on as if it held.
+   * @internal
+   */
+  answeredInTime(result: QueryResult): QueryResult {
+    if (this.pastDeadline()) throw this.closedError();
+    return result;
+  }
+
+  /**
+   * A statement's failure as the caller gets it: the transaction's timeout when the deadline caused it (the
+   * statement's own error stays as the cause, typed and sanitized: the driver's error carries the parameters).
+   * @internal
+   */
+  failedInTime(err: unknown): never {
+    // Already the transaction's own error (it ended while the statement waited for its connection).
+    if (err instanceof TransactionTimeoutError) throw err;
+    if (this.endedByDeadline(err)) throw this.closedError(toDatabaseError(err));
+    throw err;
+  }
 
   /**
    * A read the layer built (a repository lookup by id or by filter object): while the transaction has sent nothing,
