@@ -4,7 +4,7 @@ import type { QueryResult, ResultMode } from '../context/index.js';
 import { ConnectionError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { Gate, type Lane, type Withdrawal } from './gate.js';
 import { isNewDataDir, PgliteTemplate } from './pglite-template.js';
-import type { Pool, PooledConnection, SharedStatement } from './pool.js';
+import { failStatement, type Pool, type PooledConnection, type SharedStatement } from './pool.js';
 import { withTimeout } from './timeout.js';
 
 const TEXT = (value: string): string => value;
@@ -84,10 +84,7 @@ export class PglitePool implements Pool {
     if (lane !== undefined) return this.#run(lane, text, params, mode, watch);
     return this.#gate.acquireShared().then(
       (waited) => this.#run(waited, text, params, mode, watch),
-      (err: unknown) => {
-        if (watch?.failed !== undefined) watch.failed(err);
-        throw err;
-      },
+      (err: unknown) => failStatement(watch, err),
     );
   }
 
@@ -103,8 +100,7 @@ export class PglitePool implements Pool {
       rows = await runOn(this.#db, text, params, mode);
     } catch (err) {
       this.#gate.releaseShared(lane);
-      if (watch?.failed !== undefined) watch.failed(err);
-      throw err;
+      failStatement(watch, err);
     }
     this.#gate.releaseShared(lane);
     return watch?.answered === undefined ? rows : watch.answered(rows);

@@ -41,6 +41,16 @@ export interface SharedStatement {
 }
 
 /**
+ * A statement's failure as its caller gets it: through the watch's `failed` when it has one (which throws the
+ * outcome), else unchanged. Used by the pools in each of their failure paths.
+ * @internal
+ */
+export function failStatement(watch: SharedStatement | undefined, err: unknown): never {
+  if (watch?.failed !== undefined) watch.failed(err);
+  throw err;
+}
+
+/**
  * A pool of connections to one server (the primary, one replica, or the embedded database).
  * @internal
  */

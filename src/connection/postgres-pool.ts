@@ -3,7 +3,7 @@ import { detached, type QueryResult, type ResultMode } from '../context/index.js
 import { ConnectionError, toDatabaseError, type PoolCounts, type PoolTimeoutError } from '../errors/index.js';
 import { logger } from '../logger/index.js';
 import { Gate, type Lane, type Withdrawal } from './gate.js';
-import type { Pool, PooledConnection, PoolRole, SharedStatement } from './pool.js';
+import { failStatement, type Pool, type PooledConnection, type PoolRole, type SharedStatement } from './pool.js';
 import {
   PostgresConnection,
   requestCancel,
@@ -235,10 +235,7 @@ export class PostgresPool implements Pool {
     if (lane !== undefined) return this.#run(lane, text, params, mode, prepare, watch);
     return this.#gate.acquireShared().then(
       (waited) => this.#run(waited, text, params, mode, prepare, watch),
-      (err: unknown) => {
-        if (watch?.failed !== undefined) watch.failed(err);
-        throw err;
-      },
+      (err: unknown) => failStatement(watch, err),
     );
   }
 
@@ -267,8 +264,7 @@ export class PostgresPool implements Pool {
     } catch (err) {
       this.#gate.releaseShared(lane);
       const error = err instanceof Error ? err : new Error(String(err));
-      if (watch?.failed === undefined) return Promise.reject(error);
-      return new Promise<never>(() => watch.failed!(error));
+      return new Promise<never>(() => failStatement(watch, error));
     }
     // One reaction instead of an async function's: this runs for every statement outside a transaction.
     return pending.then(
@@ -279,8 +275,7 @@ export class PostgresPool implements Pool {
       },
       (err: unknown) => {
         this.#gate.releaseShared(lane);
-        if (watch?.failed !== undefined) watch.failed(err);
-        throw err;
+        return failStatement(watch, err);
       },
     );
   }
