@@ -1,6 +1,7 @@
 // One cell of the peers benchmark in a process of its own: node cell.mjs <contender> <workload> <concurrency>.
 // Settings come from the environment (run.mjs sets them): PEERS_URL, PEERS_POOL, PEERS_SECONDS, PEERS_WARMUP,
-// PEERS_SEED. Prints one JSON line: operations per second and Node CPU µs (user + system) per operation.
+// PEERS_SEED. Prints one JSON line: operations per second, Node CPU µs (user + system) per operation and, when the
+// server runs on this machine, the CPU µs per operation of the backends serving the cell's database.
 import { performance } from 'node:perf_hooks';
 
 const [contender, workload, concurrencyText] = process.argv.slice(2);
@@ -30,6 +31,36 @@ const call =
       ? () => op(name())
       : () => op(randomId(), name());
 
+/**
+ * CPU time (µs) of the server processes serving this cell's database, read from /proc when the server runs on this
+ * machine: the backends connected to the database now (pg_stat_activity), by pid. Null when /proc cannot be read.
+ */
+async function serverCpu() {
+  try {
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(url, { max: 1, onnotice: () => undefined });
+    const rows =
+      await sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+    await sql.end();
+    const { readFileSync } = await import('node:fs');
+    const ticks = 1e6 / 100;
+    const out = new Map();
+    for (const { pid } of rows) {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) * ticks);
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+function cpuDelta(before, after) {
+  let sum = 0;
+  for (const [pid, us] of after) sum += us - (before.get(pid) ?? 0);
+  return sum;
+}
+
 async function drive(ms) {
   const end = performance.now() + ms;
   let ops = 0;
@@ -51,11 +82,13 @@ async function drive(ms) {
 }
 
 await drive(warmup * 1000);
+const server0 = await serverCpu();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const { ops, errors, firstError } = await drive(seconds * 1000);
 const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const server1 = await serverCpu();
 await lib.close();
 if (errors > 0) {
   console.error(`${contender} ${workload} c${concurrency}: ${errors} errors, first: ${firstError?.message}`);
@@ -68,6 +101,7 @@ console.log(
     concurrency,
     opsPerSec: ops / elapsed,
     cpuUsPerOp: ops > 0 ? (cpu.user + cpu.system) / ops : null,
+    serverCpuUsPerOp: ops > 0 && server0 && server1 ? cpuDelta(server0, server1) / ops : null,
     errors,
   }),
 );

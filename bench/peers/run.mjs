@@ -146,6 +146,7 @@ for (const k of contenders) {
       opsPerSec: median(rs.map((r) => r.opsPerSec)),
       ratio: median(ratios),
       cpuUsPerOp: median(rs.map((r) => r.cpuUsPerOp)),
+      serverCpuUsPerOp: median(rs.map((r) => r.serverCpuUsPerOp)),
       rounds: rs.map((r) => Math.round(r.opsPerSec)),
     };
   }
@@ -178,6 +179,17 @@ if (base)
 lines.push('', 'Node CPU µs per operation (user + system), median (lower is better):', '', header, rule);
 for (const k of contenders)
   lines.push(`| ${k} | ${columns.map(([w, c]) => fmt(summary[k][`${w}@c${c}`].cpuUsPerOp, 0)).join(' | ')} |`);
+if (contenders.some((k) => columns.some(([w, c]) => summary[k][`${w}@c${c}`].serverCpuUsPerOp !== undefined))) {
+  lines.push(
+    '',
+    "Server CPU µs per operation (the backends of the contender's database, from /proc), median:",
+    '',
+    header,
+    rule,
+  );
+  for (const k of contenders)
+    lines.push(`| ${k} | ${columns.map(([w, c]) => fmt(summary[k][`${w}@c${c}`].serverCpuUsPerOp, 0)).join(' | ')} |`);
+}
 const text = lines.join('\n');
 console.log(text);
 

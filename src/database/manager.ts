@@ -138,7 +138,8 @@ export class DatabaseManager<
   #instances: DatabaseInstances<TSchema> | undefined;
   /** The read instance whose statements may run before a transaction's BEGIN (repository reads, ADR 0009). */
   #layerReads: Database<TSchema> | undefined;
-  #serverDefaults: ServerDefaults = { readCommitted: false, serializable: false, deferrable: true };
+  /** Each pool's defaults, read when it was first reached (a replica down at start-up has none: UNKNOWN_DEFAULTS). */
+  readonly #serverDefaults = new WeakMap<Pool, ServerDefaults>();
   #health: HealthMonitor | undefined;
   #dialect = new PgDialect();
   #schema: RelationalSchema;
@@ -168,9 +169,12 @@ export class DatabaseManager<
     return this.config.transaction.timeout;
   }
 
-  /** @internal What the primary gives a transaction that names no level or mode (read at init). */
-  get serverDefaults(): ServerDefaults {
-    return this.#serverDefaults;
+  /**
+   * @internal What `pool`'s server gives a transaction that names no level or mode, read when the pool was first
+   * reached: a replica's server, or the role its URL names, may set other defaults than the primary's.
+   */
+  serverDefaults(pool: Pool): ServerDefaults {
+    return this.#serverDefaults.get(pool) ?? UNKNOWN_DEFAULTS;
   }
 
   /**
@@ -251,12 +255,13 @@ export class DatabaseManager<
       pools.push(...replicas);
 
       await this.#connect(primary, config);
-      this.#serverDefaults = await serverDefaults(primary);
+      this.#serverDefaults.set(primary, await serverDefaults(primary));
       const router = new ReadRouter(primary, replicas);
       await Promise.all(
         replicas.map(async (replica, i) => {
           try {
             await this.#open(replica, config);
+            this.#serverDefaults.set(replica, await serverDefaults(replica));
           } catch (err) {
             router.setHealthy(i, false);
             const reason = toDatabaseError(err).message;
@@ -792,12 +797,18 @@ function reportError(text: string, err: unknown, durationMs: number, role: 'prim
 }
 
 /**
+ * The defaults assumed for a pool whose server was not reached yet (a replica down at start-up): the ones under which
+ * every choice is the safe one — no read before BEGIN, the mark and guard of docs/adr/0007 behind BEGIN.
+ */
+const UNKNOWN_DEFAULTS: ServerDefaults = { readCommitted: false, serializable: false, deferrable: true };
+
+/**
  * What a transaction that names no level or mode gets on the server: whether its `default_transaction_isolation` is
  * READ COMMITTED (PostgreSQL runs READ UNCOMMITTED as READ COMMITTED) or SERIALIZABLE, and whether
  * `default_transaction_deferrable` is on (docs/adr/0011).
  */
-async function serverDefaults(primary: Pool): Promise<ServerDefaults> {
-  const rows = await primary.query(
+async function serverDefaults(pool: Pool): Promise<ServerDefaults> {
+  const rows = await pool.query(
     "select current_setting('default_transaction_isolation'), current_setting('default_transaction_deferrable')",
     [],
     'array',

@@ -20,7 +20,14 @@ import { ISOLATION_LEVELS } from './options.js';
 import { TransactionFrame, TransactionScope } from './scope.js';
 import { frameOf, registerHandle } from './handles.js';
 import { running, type RunningEntry } from './running.js';
-import type { IsolationLevel, RetryOptions, Transaction, TransactionHost, TransactionOptions } from './types.js';
+import type {
+  IsolationLevel,
+  RetryOptions,
+  ServerDefaults,
+  Transaction,
+  TransactionHost,
+  TransactionOptions,
+} from './types.js';
 
 const log = logger.child('transaction');
 /**
@@ -169,8 +176,7 @@ function beginSql(options: TransactionOptions, marked: boolean): string {
  * unless the transaction is SERIALIZABLE and READ ONLY (there it waits for a safe snapshot), and it marks nothing
  * when the server makes every transaction deferrable.
  */
-function deferrableMark(host: TransactionHost, options: TransactionOptions): boolean {
-  const defaults = host.serverDefaults;
+function deferrableMark(defaults: ServerDefaults, options: TransactionOptions): boolean {
   if (defaults.deferrable) return false;
   if (options.readOnly !== true) return true;
   const level = options.isolationLevel;
@@ -222,7 +228,7 @@ class OpenTransaction<T> {
   constructor(run: NewTransaction<unknown>) {
     const { host, prepare, options } = run;
     const pool: Pool = host.poolFor(options.readOnly === true);
-    const marked = deferrableMark(host, options);
+    const marked = deferrableMark(host.serverDefaults(pool), options);
     const begin = beginSql(options, marked);
     const timeoutMs = options.timeout ?? host.defaultTimeout;
     // Nothing is sent and no connection is taken here: the first statement does both (scope.ts).
@@ -490,7 +496,7 @@ function deferReads(host: TransactionHost, pool: Pool, options: TransactionOptio
   if (options.deferReads === false || pool.role === 'embedded' || pool.cancelShared === undefined) return false;
   const level = options.isolationLevel;
   // PostgreSQL runs READ UNCOMMITTED as READ COMMITTED.
-  if (level === undefined) return host.serverDefaults.readCommitted;
+  if (level === undefined) return host.serverDefaults(pool).readCommitted;
   return level === 'read committed' || level === 'read uncommitted';
 }
 

@@ -63,7 +63,7 @@ export interface TransactionOptions {
   signal?: AbortSignal;
 }
 
-/** What the primary gives a transaction that names no level or mode, read at init. @internal */
+/** What a pool's server gives a transaction that names no level or mode, read when the pool is first reached. @internal */
 export interface ServerDefaults {
   /** `default_transaction_isolation` is READ COMMITTED, or READ UNCOMMITTED, which runs as it (docs/adr/0009). */
   readonly readCommitted: boolean;
@@ -84,8 +84,8 @@ export interface TransactionHost {
   createHandle(frame: TransactionFrame, nestedIndex: number): Transaction;
   /** TRANSACTION_TIMEOUT. */
   readonly defaultTimeout: number;
-  /** What the primary gives a transaction that names no level or mode (read at init). */
-  readonly serverDefaults: ServerDefaults;
+  /** What `pool`'s server gives a transaction that names no level or mode (read when the pool was first reached). */
+  serverDefaults(pool: Pool): ServerDefaults;
   /** Where transaction counts and durations go. */
   readonly metrics: DatabaseMetrics;
   /** Set when spans are recorded. */

@@ -163,17 +163,21 @@ describe('cancels from outside while transactions open: a row exists only for a 
 /** `transaction_deferrable` and the block mark inside a transaction opened with `options`. */
 async function opening(
   options: Parameters<typeof transaction>[1] = {},
-): Promise<{ deferrable: string; mark: string | null }> {
+): Promise<{ deferrable: string; mark: string | null; user: string }> {
   const rows = await transaction(
     (tx) =>
-      tx.execute<{ deferrable: string; mark: string | null }>(
+      tx.execute<{ deferrable: string; mark: string | null; user: string }>(
         sql`select current_setting('transaction_deferrable') as deferrable,
-                   current_setting('spfn.in_transaction', true) as mark`,
+                   current_setting('spfn.in_transaction', true) as mark, current_user as "user"`,
       ),
     options,
   );
-  return rows[0]!;
+  const { deferrable, mark } = rows[0]!;
+  return options.readOnly === true && replicaRole ? { deferrable, mark, user: rows[0]!.user } : { deferrable, mark };
 }
+
+/** Set while the pool has a replica whose connections log in as this role. */
+let replicaRole: string | undefined;
 
 describe('the guard behind BEGIN (docs/adr/0011)', () => {
   it('checks a BEGIN marked DEFERRABLE, in one statement with the limits, where DEFERRABLE changes nothing', async () => {
@@ -206,6 +210,37 @@ describe('the guard behind BEGIN (docs/adr/0011)', () => {
     } finally {
       await t.sql.unsafe(`alter database "${t.name}" reset default_transaction_deferrable`);
       await closeDatabase();
+      await openPool();
+    }
+  });
+
+  it("reads each pool's defaults: a replica whose role makes every transaction deferrable gets the mark", async () => {
+    // A replica's server, or the role its URL logs in as, may set other defaults than the primary's. Here the
+    // "replica" is this server under a role whose sessions are all DEFERRABLE: read-only transactions go there, and
+    // the guard must not rely on DEFERRABLE for them, while the primary's transactions still do.
+    const role = `${t.name}_deferrable`;
+    await t.sql.unsafe(`create role "${role}" login`);
+    await t.sql.unsafe(`alter role "${role}" set default_transaction_deferrable = on`);
+    const replicaUrl = new URL(t.url);
+    replicaUrl.username = role;
+    replicaUrl.password = '';
+    try {
+      await closeDatabase();
+      await initDatabase({
+        url: t.url,
+        readUrls: [replicaUrl.toString()],
+        readConsistency: 'none',
+        applicationName: t.appName,
+        pool: { max: POOL_MAX, acquireTimeout: 10_000 },
+        healthCheck: { enabled: false },
+      });
+      replicaRole = role;
+      expect(await opening({ readOnly: true })).toEqual({ deferrable: 'on', mark: 'on', user: role });
+      expect(await opening()).toEqual({ deferrable: 'on', mark: null });
+    } finally {
+      replicaRole = undefined;
+      await closeDatabase();
+      await t.sql.unsafe(`drop role if exists "${role}"`);
       await openPool();
     }
   });
