@@ -111,14 +111,16 @@ class TypedErrorPreparedQuery extends PostgresJsPreparedQuery<PreparedQueryConfi
     const keys = fields.map((f) => f.path[0]!);
     const decoders = fields.map((f) => decoderOf(f.field));
     const n = keys.length;
-    return (this.#mapRow = (row) => {
+    const mapRow = (row: unknown[]): Record<string, unknown> => {
       const out: Record<string, unknown> = {};
       for (let i = 0; i < n; i++) {
         const raw = row[i];
         out[keys[i]!] = raw === null ? null : decoders[i]!.mapFromDriverValue(raw);
       }
       return out;
-    });
+    };
+    this.#mapRow = mapRow;
+    return mapRow;
   }
 }
 

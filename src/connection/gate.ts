@@ -203,7 +203,9 @@ export class Gate {
       };
       this.#waiters.push(waiter);
       if (withdrawal !== undefined) {
-        withdrawal.withdraw = () => {
+        // Through a constant: a function assigned straight to a property is made in the old generation, where it
+        // would keep this waiter's young objects alive after it is gone (eslint.config.js).
+        const withdraw = (): void => {
           withdrawal.withdraw = undefined;
           const i = this.#waiters.indexOf(waiter);
           if (i < 0) return;
@@ -213,6 +215,7 @@ export class Gate {
           reject(new Error('withdrawn'));
           this.#drain();
         };
+        withdrawal.withdraw = withdraw;
       }
     });
   }

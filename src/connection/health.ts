@@ -79,7 +79,9 @@ export class HealthMonitor {
       timer: undefined,
       running: false,
     }));
-    router.onReplicaFailure = (index, reason) => void this.#failed(this.#probes[index + 1]!, reason);
+    const onReplicaFailure = (index: number, reason: string): void =>
+      void this.#failed(this.#probes[index + 1]!, reason);
+    router.onReplicaFailure = onReplicaFailure;
   }
 
   start(): void {

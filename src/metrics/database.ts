@@ -83,11 +83,12 @@ export class DatabaseMetrics {
       },
       registry,
     );
-    this.#roleSeries = (role: MetricsRole): RoleSeries => ({
+    const roleSeries = (role: MetricsRole): RoleSeries => ({
       ok: queries.series({ role, outcome: 'ok' }),
       error: queries.series({ role, outcome: 'error' }),
       duration: queryDuration.series({ role }),
     });
+    this.#roleSeries = roleSeries;
 
     const transactions = new CounterFamily(
       {

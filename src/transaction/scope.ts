@@ -298,15 +298,24 @@ export class TransactionScope implements ShapeCounts {
     const running = this.#begun
       ? this.#connection!.query(text, params, mode, this.prepare && named)
       : this.#first(text, params, mode, named);
-    // Made at the first statement: a request whose reads all ran before BEGIN never needs them.
-    return running.then(
-      (this.#answered ??= (result) => this.answeredInTime(result)),
-      (this.#failed ??= (err) => this.failedInTime(err)),
-    );
+    if (this.#answered === undefined) this.#makeReactions();
+    return running.then(this.#answered, this.#failed);
   };
 
   #answered: ((result: QueryResult) => QueryResult) | undefined = undefined;
   #failed: ((err: unknown) => never) | undefined = undefined;
+
+  /**
+   * The statements' reactions, made at the first statement (a request whose reads all ran before BEGIN never needs
+   * them), each through a constant: a function assigned straight to a property is made in the old generation, where
+   * it would keep the transaction's young objects alive after it ended (eslint.config.js).
+   */
+  #makeReactions(): void {
+    const answered = (result: QueryResult): QueryResult => this.answeredInTime(result);
+    const failed = (err: unknown): never => this.failedInTime(err);
+    this.#answered = answered;
+    this.#failed = failed;
+  }
 
   /**
    * A statement's answer, unless it came after the deadline: it then ran in a transaction that is rolled back (or,
