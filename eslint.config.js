@@ -53,11 +53,11 @@ export default tseslint.config(
           // V8's parser marks a function literal assigned straight to a property as long-lived: code that has not
           // been optimised allocates that closure in the old generation, and once it is dead its slot still holds
           // the young context (and all the context reaches) alive through every scavenge until the next full
-          // collection. Per call, that promotes the call's objects (docs/06-performance.md, "The collector's mode").
+          // collection. Per call, that promotes the call's objects (docs/adr/0013, docs/06-performance.md).
           selector:
             "AssignmentExpression[left.type='MemberExpression'][right.type=/^(ArrowFunctionExpression|FunctionExpression)$/]",
           message:
-            'Assign the function to a local constant first, then to the property: V8 allocates a function literal assigned straight to a property in the old generation (docs/06-performance.md).',
+            'Assign the function to a local constant first, then to the property: V8 allocates a function literal assigned straight to a property in the old generation (docs/adr/0013).',
         },
       ],
     },

@@ -204,7 +204,7 @@ export class Gate {
       this.#waiters.push(waiter);
       if (withdrawal !== undefined) {
         // Through a constant: a function assigned straight to a property is made in the old generation, where it
-        // would keep this waiter's young objects alive after it is gone (eslint.config.js).
+        // would keep this waiter's young objects alive after it is gone (docs/adr/0013).
         const withdraw = (): void => {
           withdrawal.withdraw = undefined;
           const i = this.#waiters.indexOf(waiter);

@@ -308,7 +308,7 @@ export class TransactionScope implements ShapeCounts {
   /**
    * The statements' reactions, made at the first statement (a request whose reads all ran before BEGIN never needs
    * them), each through a constant: a function assigned straight to a property is made in the old generation, where
-   * it would keep the transaction's young objects alive after it ended (eslint.config.js).
+   * it would keep the transaction's young objects alive after it ended (docs/adr/0013).
    */
   #makeReactions(): void {
     const answered = (result: QueryResult): QueryResult => this.answeredInTime(result);
