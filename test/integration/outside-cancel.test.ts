@@ -163,7 +163,7 @@ describe('cancels from outside while transactions open: a row exists only for a 
 /** `transaction_deferrable` and the block mark inside a transaction opened with `options`. */
 async function opening(
   options: Parameters<typeof transaction>[1] = {},
-): Promise<{ deferrable: string; mark: string | null; user: string }> {
+): Promise<{ deferrable: string; mark: string | null; user?: string }> {
   const rows = await transaction(
     (tx) =>
       tx.execute<{ deferrable: string; mark: string | null; user: string }>(
