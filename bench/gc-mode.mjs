@@ -6,9 +6,9 @@
 // in an AsyncLocalStorage context of their own (what any per-request context is) promote about 17 %, and this
 // package's paths sit in between; the same script has also shown either mode in different processes. Figures that
 // compare separate processes (bench/peers, the HTTP benches) carry this difference. Why: docs/adr/0013 (a closure
-// assigned straight to a property, made in the old generation by code that is not optimised — postgres.js's Query). Cases: postgres.js,
-// postgres.js-als (each call in AsyncLocalStorage.run), repository (findById), repository-tx (findById in
-// transaction()). Settings: GC_CASES, GC_PROCESSES, GC_CALLERS, LAYER_DIST.
+// assigned straight to a property, made in the old generation by code that is not optimised — postgres.js's Query).
+// Cases: postgres.js, postgres.js-als (each call in AsyncLocalStorage.run), repository (findById), repository-tx
+// (findById in transaction()). Settings: GC_CASES, GC_PROCESSES, GC_CALLERS, LAYER_DIST.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {

@@ -2,7 +2,9 @@
 // Settings come from the environment (run.mjs sets them): PEERS_URL, PEERS_POOL, PEERS_SECONDS, PEERS_WARMUP,
 // PEERS_SEED. Prints one JSON line: operations per second, Node CPU µs (user + system) per operation and, when the
 // server runs on this machine, the CPU µs per operation of the backends serving the cell's database.
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import postgres from 'postgres';
 
 const [contender, workload, concurrencyText] = process.argv.slice(2);
 const concurrency = Number(concurrencyText);
@@ -31,18 +33,17 @@ const call =
       ? () => op(name())
       : () => op(randomId(), name());
 
+// One connection of its own for reading which backends serve the database, before and after the measured part.
+const probe = postgres(url, { max: 1, onnotice: () => undefined });
+
 /**
  * CPU time (µs) of the server processes serving this cell's database, read from /proc when the server runs on this
  * machine: the backends connected to the database now (pg_stat_activity), by pid. Null when /proc cannot be read.
  */
 async function serverCpu() {
   try {
-    const { default: postgres } = await import('postgres');
-    const sql = postgres(url, { max: 1, onnotice: () => undefined });
     const rows =
-      await sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
-    await sql.end();
-    const { readFileSync } = await import('node:fs');
+      await probe`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
     const ticks = 1e6 / 100;
     const out = new Map();
     for (const { pid } of rows) {
@@ -89,6 +90,7 @@ const { ops, errors, firstError } = await drive(seconds * 1000);
 const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const server1 = await serverCpu();
+await probe.end();
 await lib.close();
 if (errors > 0) {
   console.error(`${contender} ${workload} c${concurrency}: ${errors} errors, first: ${firstError?.message}`);

@@ -228,7 +228,8 @@ class OpenTransaction<T> {
   constructor(run: NewTransaction<unknown>) {
     const { host, prepare, options } = run;
     const pool: Pool = host.poolFor(options.readOnly === true);
-    const marked = deferrableMark(host.serverDefaults(pool), options);
+    const defaults = host.serverDefaults(pool);
+    const marked = deferrableMark(defaults, options);
     const begin = beginSql(options, marked);
     const timeoutMs = options.timeout ?? host.defaultTimeout;
     // Nothing is sent and no connection is taken here: the first statement does both (scope.ts).
@@ -236,7 +237,7 @@ class OpenTransaction<T> {
       pool,
       begin,
       marked,
-      deferReads: deferReads(host, pool, options),
+      deferReads: deferReads(defaults, pool, options),
       timeoutMs,
       prepare,
       name: options.name,
@@ -492,11 +493,11 @@ export function transactionHooks(host: TransactionHost): TransactionHooks {
  * Whether reads the layer built may run before BEGIN (docs/adr/0009): asked for (the default), on a server pool
  * (the embedded database has one session), under READ COMMITTED — named, or the server's default when none is.
  */
-function deferReads(host: TransactionHost, pool: Pool, options: TransactionOptions): boolean {
+function deferReads(defaults: ServerDefaults, pool: Pool, options: TransactionOptions): boolean {
   if (options.deferReads === false || pool.role === 'embedded' || pool.cancelShared === undefined) return false;
   const level = options.isolationLevel;
   // PostgreSQL runs READ UNCOMMITTED as READ COMMITTED.
-  if (level === undefined) return host.serverDefaults(pool).readCommitted;
+  if (level === undefined) return defaults.readCommitted;
   return level === 'read committed' || level === 'read uncommitted';
 }
 

@@ -163,21 +163,17 @@ describe('cancels from outside while transactions open: a row exists only for a 
 /** `transaction_deferrable` and the block mark inside a transaction opened with `options`. */
 async function opening(
   options: Parameters<typeof transaction>[1] = {},
-): Promise<{ deferrable: string; mark: string | null; user?: string }> {
+): Promise<{ deferrable: string; mark: string | null }> {
   const rows = await transaction(
     (tx) =>
-      tx.execute<{ deferrable: string; mark: string | null; user: string }>(
+      tx.execute<{ deferrable: string; mark: string | null }>(
         sql`select current_setting('transaction_deferrable') as deferrable,
-                   current_setting('spfn.in_transaction', true) as mark, current_user as "user"`,
+                   current_setting('spfn.in_transaction', true) as mark`,
       ),
     options,
   );
-  const { deferrable, mark } = rows[0]!;
-  return options.readOnly === true && replicaRole ? { deferrable, mark, user: rows[0]!.user } : { deferrable, mark };
+  return rows[0]!;
 }
-
-/** Set while the pool has a replica whose connections log in as this role. */
-let replicaRole: string | undefined;
 
 describe('the guard behind BEGIN (docs/adr/0011)', () => {
   it('checks a BEGIN marked DEFERRABLE, in one statement with the limits, where DEFERRABLE changes nothing', async () => {
@@ -234,11 +230,17 @@ describe('the guard behind BEGIN (docs/adr/0011)', () => {
         pool: { max: POOL_MAX, acquireTimeout: 10_000 },
         healthCheck: { enabled: false },
       });
-      replicaRole = role;
-      expect(await opening({ readOnly: true })).toEqual({ deferrable: 'on', mark: 'on', user: role });
+      const onReplica = await transaction(
+        (tx) =>
+          tx.execute<{ user: string; deferrable: string; mark: string | null }>(
+            sql`select current_user as "user", current_setting('transaction_deferrable') as deferrable,
+                       current_setting('spfn.in_transaction', true) as mark`,
+          ),
+        { readOnly: true },
+      );
+      expect(onReplica[0]).toEqual({ user: role, deferrable: 'on', mark: 'on' });
       expect(await opening()).toEqual({ deferrable: 'on', mark: null });
     } finally {
-      replicaRole = undefined;
       await closeDatabase();
       await t.sql.unsafe(`drop role if exists "${role}"`);
       await openPool();
